@@ -1,0 +1,41 @@
+# Set-up and checks for lspilot. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+LLAMA_CPP_VERSION := 0.3.36
+WHEELHOUSE ?= $(HOME)/.cache/lspilot/wheels
+# llama.cpp's AMX kernels crash in llama-cpp-python 0.3.36 on Sapphire Rapids CPUs
+# (segfault in ggml_backend_amx_mul_mat); build natively for this CPU without them.
+LLAMA_CFLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+
+.PHONY: install demo test check bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	@if ! ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (compiles llama.cpp: about 10 minutes on 2 cores)"; \
+		CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(VENV)/bin/pip wheel --quiet --no-deps --no-cache-dir \
+			llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELHOUSE); \
+	fi
+	$(VENV)/bin/pip install --quiet $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/lspilot complete examples/fib.py:4:16
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+check: install
+	$(VENV)/bin/ruff check lspilot lsp completion context templates models tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	$(VENV)/bin/python bench/latency.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,156 @@
+"""One typed, fully defaulted settings object, parsed once at the edge.
+
+The same parser reads `initializationOptions`, `workspace/didChangeConfiguration`
+and the command line, so a setting means the same thing everywhere. A bad value is
+reported (naming its key) and the default stays in force.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+DEFAULT_MODEL = "qwen2.5-coder:0.5b"
+
+
+def _setting(default: Any, doc: str, *, minimum: float | None = None,
+             maximum: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "minimum": minimum,
+                                            "maximum": maximum, "choices": choices})
+
+
+@dataclass(frozen=True)
+class ModelsSettings:
+    """Which model serves each role."""
+
+    autocomplete: str = _setting(
+        DEFAULT_MODEL, "Catalog name (see `lspilot models list`) or path to a .gguf file.")
+
+
+@dataclass(frozen=True)
+class CompletionSettings:
+    """How completions are generated."""
+
+    max_tokens: int = _setting(64, "Most tokens generated for one completion.",
+                               minimum=1, maximum=1024)
+    max_lines: int = _setting(8, "Most lines in a multi-line completion.", minimum=1, maximum=200)
+    prompt_tokens: int = _setting(
+        1024,
+        "Hard budget, in the model's own tokens, for the prompt (prefix, suffix, FIM tokens).",
+        minimum=64, maximum=32768)
+    suffix_share: float = _setting(
+        0.25, "Share of the prompt budget kept for text after the cursor.",
+        minimum=0.0, maximum=0.9)
+
+
+@dataclass(frozen=True)
+class LlamaCppSettings:
+    """Settings of the embedded llama.cpp runtime."""
+
+    context_size: int = _setting(4096, "Context window (tokens) the model is loaded with.",
+                                 minimum=256, maximum=131072)
+    threads: int = _setting(0, "CPU threads for generation; 0 picks the number of cores.",
+                            minimum=0, maximum=512)
+    batch_size: int = _setting(512, "Tokens evaluated per batch while reading a prompt.",
+                               minimum=8, maximum=8192)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can configure, with defaults."""
+
+    models: ModelsSettings = field(default_factory=ModelsSettings)
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
+    llama_cpp: LlamaCppSettings = field(default_factory=LlamaCppSettings)
+    log_level: str = _setting("info", "Log level of the server's stderr log.",
+                              choices=("debug", "info", "warning", "error"))
+
+
+def json_key(name: str) -> str:
+    """The camelCase key a field has in JSON settings (`max_tokens` -> `maxTokens`)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_T = TypeVar("_T")
+
+
+def parse_settings(raw: Mapping[str, Any] | None, base: Settings | None = None
+                   ) -> tuple[Settings, list[str]]:
+    """Parse JSON-shaped settings over `base`; return them and one message per bad key."""
+    errors: list[str] = []
+    settings = _parse_section(Settings, base or Settings(), raw or {}, "lspilot", errors)
+    return settings, errors
+
+
+def _parse_section(cls: type[_T], base: _T, raw: Any, path: str, errors: list[str]) -> _T:
+    if not isinstance(raw, Mapping):
+        errors.append(f"{path}: expected an object, got {type(raw).__name__}")
+        return base
+    by_key = {json_key(f.name): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        f = by_key.get(key)
+        if f is None:
+            errors.append(f"{path}.{key}: unknown setting")
+            continue
+        current = getattr(base, f.name)
+        if dataclasses.is_dataclass(current):
+            changes[f.name] = _parse_section(type(current), current, value, f"{path}.{key}", errors)
+            continue
+        problem = _check_value(f, current, value)
+        if problem:
+            errors.append(f"{path}.{key}: {problem}; keeping {current!r}")
+        else:
+            changes[f.name] = float(value) if isinstance(current, float) else value
+    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
+
+
+def _check_value(f: dataclasses.Field[Any], current: Any, value: Any) -> str | None:
+    meta = f.metadata
+    expected = type(current)
+    if expected is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        return f"expected {_type_name(expected)}, got {value!r}"
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        return f"must be at least {meta['minimum']}, got {value!r}"
+    if meta.get("maximum") is not None and value > meta["maximum"]:
+        return f"must be at most {meta['maximum']}, got {value!r}"
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {', '.join(meta['choices'])}, got {value!r}"
+    if expected is str and not value.strip():
+        return "must not be empty"
+    return None
+
+
+def _type_name(t: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        t, t.__name__)
+
+
+def json_schema(cls: type = Settings) -> dict[str, Any]:
+    """The JSON schema of the settings, for documentation and editor extensions."""
+    properties: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        if dataclasses.is_dataclass(default):
+            sub = json_schema(type(default))
+            sub["description"] = (type(default).__doc__ or "").strip()
+            properties[json_key(f.name)] = sub
+            continue
+        kind = {int: "integer", float: "number", str: "string", bool: "boolean"}[type(default)]
+        prop: dict[str, Any] = {"type": kind, "default": default,
+                                "description": f.metadata.get("doc", "")}
+        if f.metadata.get("minimum") is not None:
+            prop["minimum"] = f.metadata["minimum"]
+        if f.metadata.get("maximum") is not None:
+            prop["maximum"] = f.metadata["maximum"]
+        if f.metadata.get("choices"):
+            prop["enum"] = list(f.metadata["choices"])
+        properties[json_key(f.name)] = prop
+    return {"type": "object", "properties": properties, "additionalProperties": False}
