@@ -1,0 +1,1 @@
+"""Model catalog, download, verification and cache."""
