@@ -1,0 +1,14 @@
+"""FIM templates per model family, as data, and how a model's family is detected."""
+
+from lspilot.templates.fim import (
+    TEMPLATES,
+    FimTemplate,
+    Prompt,
+    Special,
+    TemplateError,
+    detect_template,
+    render,
+)
+
+__all__ = ["TEMPLATES", "FimTemplate", "Prompt", "Special", "TemplateError", "detect_template",
+           "render"]
