@@ -1,0 +1,1 @@
+"""The completion pipeline: cursor -> window -> template -> backend -> postprocess."""

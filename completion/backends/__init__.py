@@ -1,0 +1,11 @@
+"""Model backends behind one Protocol, built by `make_backend`."""
+
+from lspilot.completion.backends.base import (
+    Backend,
+    BackendError,
+    GenerationParams,
+    GenerationStats,
+    make_backend,
+)
+
+__all__ = ["Backend", "BackendError", "GenerationParams", "GenerationStats", "make_backend"]

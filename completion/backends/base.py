@@ -1,0 +1,92 @@
+"""The one interface every model backend offers, and the switch that builds them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from lspilot.settings import LlamaCppSettings
+from lspilot.templates import FimTemplate, Prompt
+
+
+class BackendError(Exception):
+    """The model could not be loaded or could not generate; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """What to generate: greedy by default, as completions should be reproducible."""
+
+    max_tokens: int
+    temperature: float = 0.0
+
+
+@dataclass
+class GenerationStats:
+    """Filled in by a backend while it generates one completion."""
+
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
+    """Prompt tokens actually evaluated; the rest came from the KV cache."""
+    generated_tokens: int = 0
+    prompt_ms: float = 0.0
+    generate_ms: float = 0.0
+
+
+class Backend(Protocol):
+    """A loaded model that can count tokens and stream a completion for a FIM prompt."""
+
+    @property
+    def name(self) -> str:
+        """What the user configured (catalog name or path)."""
+        ...
+
+    @property
+    def template(self) -> FimTemplate:
+        """The FIM template detected from the model's vocabulary."""
+        ...
+
+    @property
+    def context_size(self) -> int:
+        """Tokens the prompt and the completion share."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes as plain text, counted with the model's own tokenizer."""
+        ...
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int:
+        """Tokens the whole prompt takes, special tokens included."""
+        ...
+
+    def stream(self, prompt: Prompt, params: GenerationParams,
+               stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the completion; closing the iterator stops generation."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the model's memory."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig:
+    """The in-process llama.cpp runtime on a local GGUF file."""
+
+    name: str
+    path: Path
+    llama_cpp: LlamaCppSettings
+
+
+BackendConfig = EmbeddedConfig
+
+
+def make_backend(config: BackendConfig) -> Backend:
+    """Load the backend a config describes (blocking: call it off the event loop)."""
+    match config:
+        case EmbeddedConfig():
+            from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+
+            return LlamaCppBackend.load(config)

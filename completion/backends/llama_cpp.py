@@ -1,0 +1,225 @@
+"""The embedded backend: llama-cpp-python in process.
+
+llama.cpp is not thread-safe and a thread cannot be cancelled from outside, so each model
+gets one worker thread; generation checks a stop flag between prompt chunks and between
+tokens, and closing the async iterator sets that flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import llama_cpp
+
+from lspilot.completion.backends.base import (
+    BackendError,
+    EmbeddedConfig,
+    GenerationParams,
+    GenerationStats,
+)
+from lspilot.templates import FimTemplate, Prompt, Special, TemplateError, detect_template
+
+log = logging.getLogger(__name__)
+
+_SPECIAL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+_PREFILL_CHUNK = 128
+"""Prompt tokens evaluated between two looks at the stop flag (~1 s on a laptop CPU)."""
+
+_DONE = object()
+
+
+class Stopped(Exception):
+    """Generation was stopped from outside."""
+
+
+class LlamaCppBackend:
+    """A GGUF model loaded by llama-cpp-python, with its detected FIM template."""
+
+    def __init__(self, name: str, llm: Any, template: FimTemplate) -> None:
+        self._name = name
+        self._llm = llm
+        self._template = template
+        self._special_ids: dict[str, int] = {}
+        self._stop_ids = {i for t in template.stop if (i := self.special_id(t)) is not None}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+
+    @classmethod
+    def load(cls, config: EmbeddedConfig) -> LlamaCppBackend:
+        """Load the model file and detect its template (blocking)."""
+        settings = config.llama_cpp
+        threads = settings.threads or os.cpu_count() or 1
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(config.path), n_ctx=settings.context_size,
+                n_batch=settings.batch_size, n_threads=threads, n_threads_batch=threads,
+                verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"llama.cpp could not load {config.path}: {exc}") from exc
+        try:
+            template = detect_template(lambda text: _special_id(llm, text) is not None)
+        except TemplateError as exc:
+            llm.close()
+            raise BackendError(f"{config.path.name}: {exc}") from exc
+        log.info("loaded %s (%s template, n_ctx=%d)", config.path, template.family, llm.n_ctx())
+        return cls(config.name, llm, template)
+
+    @property
+    def name(self) -> str:
+        """What the user configured (catalog name or path)."""
+        return self._name
+
+    @property
+    def template(self) -> FimTemplate:
+        """The FIM template detected from the model's vocabulary."""
+        return self._template
+
+    @property
+    def context_size(self) -> int:
+        """Tokens the prompt and the completion share."""
+        return int(self._llm.n_ctx())
+
+    def special_id(self, text: str) -> int | None:
+        """The id of special token `text`, or None when the vocabulary lacks it."""
+        if text not in self._special_ids:
+            found = _special_id(self._llm, text)
+            if found is None:
+                return None
+            self._special_ids[text] = found
+        return self._special_ids[text]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes as plain text."""
+        return len(self._tokenize_text(text))
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int:
+        """Tokens the whole prompt takes, special tokens included."""
+        return len(self.tokenize(prompt))
+
+    def tokenize(self, prompt: Prompt) -> list[int]:
+        """Token ids of a prompt: text segments never turn into special tokens."""
+        ids: list[int] = []
+        for segment in prompt.segments:
+            if isinstance(segment, Special):
+                token = self.special_id(segment.text)
+                if token is None:
+                    raise BackendError(f"special token {segment.text!r} is not in the vocabulary")
+                ids.append(token)
+            else:
+                ids.extend(self._tokenize_text(segment))
+        return ids
+
+    def _tokenize_text(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    async def stream(self, prompt: Prompt, params: GenerationParams,
+                     stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the completion; closing the iterator stops generation."""
+        tokens = self.tokenize(prompt)
+        if len(tokens) + params.max_tokens > self.context_size:
+            raise BackendError(f"prompt ({len(tokens)} tokens) + max_tokens ({params.max_tokens})"
+                               f" exceed the context size ({self.context_size})")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        future = loop.run_in_executor(self._executor, self._generate, tokens, params, stats,
+                                      stop, emit)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, str)
+                yield item
+        finally:
+            stop.set()
+            if not future.done():
+                # The worker notices the flag within one token; it never outlives the model.
+                future.add_done_callback(lambda f: f.exception())
+        await future
+
+    def _generate(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
+                  stop: threading.Event, emit: Callable[[object], None]) -> None:
+        try:
+            self._generate_tokens(tokens, params, stats, stop, emit)
+        except Stopped:
+            pass
+        except Exception as exc:  # reported to the awaiting coroutine, never lost in a thread
+            emit(BackendError(f"llama.cpp failed: {exc}"))
+            return
+        emit(_DONE)
+
+    def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
+                         stats: GenerationStats, stop: threading.Event,
+                         emit: Callable[[object], None]) -> None:
+        llm = self._llm
+        started = time.perf_counter()
+        stats.prompt_tokens = len(tokens)
+        stats.evaluated_tokens = self._prefill(tokens[:-1], stop) + 1
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        first = True
+        for token in llm.generate(tokens, temp=params.temperature, top_k=1 if
+                                  params.temperature == 0 else 40, repeat_penalty=1.0):
+            if first:
+                stats.prompt_ms = (time.perf_counter() - started) * 1000
+                first = False
+            if stop.is_set():
+                raise Stopped
+            if token in self._stop_ids or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                break
+            stats.generated_tokens += 1
+            piece = decoder.decode(llm.detokenize([token], special=False))
+            if piece:
+                emit(piece)
+            if stats.generated_tokens >= params.max_tokens:
+                break
+        if tail := decoder.decode(b"", final=True):
+            emit(tail)
+        stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
+
+    def _prefill(self, tokens: Sequence[int], stop: threading.Event) -> int:
+        """Evaluate the prompt in chunks, reusing the KV cache's longest common prefix."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        llm.n_tokens = common
+        for start in range(common, len(tokens), _PREFILL_CHUNK):
+            if stop.is_set():
+                raise Stopped
+            llm.eval(tokens[start:start + _PREFILL_CHUNK])
+        return len(tokens) - common
+
+    async def aclose(self) -> None:
+        """Release the model's memory once the worker is idle."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._llm.close)
+        self._executor.shutdown(wait=False)
+
+
+def _special_id(llm: Any, text: str) -> int | None:
+    ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    if len(ids) != 1:
+        return None
+    vocab = llm._model.vocab
+    if llama_cpp.llama_vocab_get_text(vocab, ids[0]).decode("utf-8", "replace") != text:
+        return None
+    return ids[0] if llama_cpp.llama_vocab_get_attr(vocab, ids[0]) & _SPECIAL_ATTRS else None

@@ -1,0 +1,171 @@
+"""The model's life cycle and the rule that the newest request for a document wins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lspilot.completion.backends.base import Backend, BackendConfig, BackendError, EmbeddedConfig
+from lspilot.completion.pipeline import Completion, CompletionRequest, complete
+from lspilot.models.store import ModelError, ModelStore
+from lspilot.settings import LlamaCppSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+class Events(Protocol):
+    """What the engine tells its front end (the LSP server or the CLI)."""
+
+    def loading(self, model: str, done: int, total: int, message: str) -> None:
+        """Progress of fetching or loading a model (`total` 0 when unknown)."""
+
+    def loaded(self, model: str, template: str) -> None:
+        """A model is ready to serve."""
+
+    def failed(self, model: str, error: str) -> None:
+        """A model could not be made ready; `error` is for the user."""
+
+
+@dataclass(frozen=True)
+class ModelTarget:
+    """What the current model was loaded from; a settings change that alters it reloads."""
+
+    name: str
+    llama_cpp: LlamaCppSettings
+
+
+Loader = Callable[[BackendConfig], Backend]
+
+
+@dataclass
+class Counters:
+    """What happened to completion requests since the server started (kept local)."""
+
+    requests: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+
+
+class Engine:
+    """Owns the autocomplete backend and runs completions on it."""
+
+    def __init__(self, settings: Settings, store: ModelStore, events: Events,
+                 loader: Loader | None = None) -> None:
+        from lspilot.completion.backends.base import make_backend
+
+        self.settings = settings
+        self._store = store
+        self._events = events
+        self._loader = loader or make_backend
+        self._backend: Backend | None = None
+        self._target: ModelTarget | None = None
+        self._loading: asyncio.Task[None] | None = None
+        self._load_lock = asyncio.Lock()
+        self._error: str | None = None
+        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self.last: Completion | None = None
+        self.counters = Counters()
+
+    @property
+    def state(self) -> str:
+        """`loading`, `ready`, `error` or `idle`."""
+        if self._loading is not None and not self._loading.done():
+            return "loading"
+        if self._error is not None:
+            return "error"
+        return "ready" if self._backend is not None else "idle"
+
+    @property
+    def backend(self) -> Backend | None:
+        """The model now serving completions, if any."""
+        return self._backend
+
+    def apply_settings(self, settings: Settings, *, load: bool = True) -> None:
+        """Take new settings; start loading another model when they name one."""
+        self.settings = settings
+        target = ModelTarget(settings.models.autocomplete, settings.llama_cpp)
+        if load and target != self._target:
+            self.start_loading()
+
+    def start_loading(self) -> asyncio.Task[None]:
+        """Load the configured model in the background (the old one serves meanwhile)."""
+        target = ModelTarget(self.settings.models.autocomplete, self.settings.llama_cpp)
+        self._target = target
+        self._loading = asyncio.create_task(self._load(target))
+        return self._loading
+
+    async def _load(self, target: ModelTarget) -> None:
+        # Loads run one at a time (a thread cannot be cancelled); a load superseded before
+        # it starts is skipped, and a finished one serves until the newer one is ready.
+        async with self._load_lock:
+            if target == self._target:
+                await self._load_now(target)
+
+    async def _load_now(self, target: ModelTarget) -> None:
+        loop = asyncio.get_running_loop()
+        name = target.name
+
+        def progress(done: int, total: int, message: str) -> None:
+            loop.call_soon_threadsafe(self._events.loading, name, done, total, message)
+
+        try:
+            self._events.loading(name, 0, 0, f"preparing {name}")
+            path = await asyncio.to_thread(self._store.resolve, name, progress)
+            self._events.loading(name, 0, 0, f"loading {path.name}")
+            config = EmbeddedConfig(name=name, path=path, llama_cpp=target.llama_cpp)
+            backend = await asyncio.to_thread(self._loader, config)
+        except (ModelError, BackendError) as exc:
+            self._error = f"{name}: {exc}"
+            log.error("model %s failed: %s", name, exc)
+            self._events.failed(name, str(exc))
+            return
+        old, self._backend, self._error = self._backend, backend, None
+        self._events.loaded(name, backend.template.family)
+        if old is not None:
+            await old.aclose()
+
+    async def ready_backend(self) -> Backend:
+        """The backend, waiting for a load in progress; raises when none can serve."""
+        if self._loading is not None and not self._loading.done():
+            await asyncio.shield(self._loading)
+        if self._backend is None:
+            raise BackendError(self._error or "no model is loaded")
+        return self._backend
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Complete at a cursor; a newer request for the same document cancels this one."""
+        task = asyncio.current_task()
+        assert task is not None
+        previous = self._inflight.get(request.uri)
+        if previous is not None and previous is not task and not previous.done():
+            previous.cancel()
+        self._inflight[request.uri] = task
+        self.counters.requests += 1
+        try:
+            backend = await self.ready_backend()
+            completion = await complete(request, backend, self.settings.completion)
+        except asyncio.CancelledError:
+            self.counters.cancelled += 1
+            raise
+        except BackendError:
+            self.counters.failed += 1
+            raise
+        else:
+            self.counters.completed += 1
+            self.last = completion
+            return completion
+        finally:
+            if self._inflight.get(request.uri) is task:
+                del self._inflight[request.uri]
+
+    async def aclose(self) -> None:
+        """Stop loading and release the model."""
+        if self._loading is not None:
+            self._loading.cancel()
+        if self._backend is not None:
+            await self._backend.aclose()
+            self._backend = None

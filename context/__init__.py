@@ -1,0 +1,1 @@
+"""What goes into a prompt besides the FIM tokens, within a hard token budget."""

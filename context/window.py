@@ -1,0 +1,81 @@
+"""The cursor's own file, cut to a token budget: whole lines nearest the cursor win."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CountTokens = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of the file that goes into the prompt."""
+
+    prefix: str
+    suffix: str
+    prefix_tokens: int
+    suffix_tokens: int
+
+
+def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
+               count_tokens: CountTokens) -> Window:
+    """Keep the lines nearest the cursor: the suffix up to its share, the prefix with the rest.
+
+    Cuts fall on line boundaries except inside the cursor's own line, which is cut by
+    characters only when it alone is over budget. The result never exceeds `budget`
+    tokens as counted by `count_tokens` on each part.
+    """
+    budget = max(0, budget)
+    suffix_text, suffix_tokens = _fit(suffix.split("\n"), int(budget * suffix_share),
+                                      count_tokens, from_end=False)
+    prefix_text, prefix_tokens = _fit(prefix.split("\n"), budget - suffix_tokens,
+                                      count_tokens, from_end=True)
+    return Window(prefix_text, suffix_text, prefix_tokens, suffix_tokens)
+
+
+def _fit(lines: list[str], budget: int, count_tokens: CountTokens, *,
+         from_end: bool) -> tuple[str, int]:
+    """Join the lines nearest the cursor that fit, checked with an exact count."""
+    kept = _take_lines(lines, budget, count_tokens, from_end=from_end)
+    text = "\n".join(kept)
+    tokens = count_tokens(text)
+    # Per-line counts can undercount where lines join; drop the farthest line until it fits.
+    while tokens > budget:
+        if len(kept) > 1:
+            kept = kept[1:] if from_end else kept[:-1]
+        else:
+            kept = [_cut_chars(text, budget, count_tokens, keep_end=from_end)]
+        text = "\n".join(kept)
+        tokens = count_tokens(text)
+    return text, tokens
+
+
+def _take_lines(lines: list[str], budget: int, count_tokens: CountTokens, *,
+                from_end: bool) -> list[str]:
+    """Lines nearest the cursor that fit `budget`; the cursor's line may be cut by chars."""
+    ordered = list(reversed(lines)) if from_end else lines
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(ordered):
+        cost = count_tokens(line if index == 0 else line + "\n")
+        if used + cost > budget:
+            if index == 0:
+                kept.append(_cut_chars(line, budget, count_tokens, keep_end=from_end))
+            break
+        kept.append(line)
+        used += cost
+    return list(reversed(kept)) if from_end else kept
+
+
+def _cut_chars(line: str, budget: int, count_tokens: CountTokens, *, keep_end: bool) -> str:
+    """The longest end (or start) of `line` that fits `budget`, by binary search."""
+    low, high = 0, len(line)
+    while low < high:
+        mid = (low + high + 1) // 2
+        piece = line[len(line) - mid:] if keep_end else line[:mid]
+        if count_tokens(piece) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return line[len(line) - low:] if keep_end else line[:low]

@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny real GGUF models, the real 0.5B model, cursor markers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lspilot.models.catalog import CATALOG
+from lspilot.models.store import ModelStore
+from tests.tiny_gguf import TinyModel, build
+
+CURSOR = "█"
+
+
+def at_cursor(text: str) -> tuple[str, int]:
+    """Text with the cursor marker removed, and the cursor's offset."""
+    assert text.count(CURSOR) == 1, "mark the cursor exactly once"
+    return text.replace(CURSOR, ""), text.index(CURSOR)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for the session's tiny models."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_dir: Path) -> Path:
+    """A qwen2.5-coder-vocabulary model that completes `a + b` after <|fim_middle|>."""
+    return build(tiny_dir / "tiny-qwen.gguf")
+
+
+@pytest.fixture(scope="session")
+def looping_model(tiny_dir: Path) -> Path:
+    """A model that never stops by itself (emits `xyz` forever)."""
+    return build(tiny_dir / "tiny-loop.gguf", TinyModel(script="xyz", loop=True))
+
+
+@pytest.fixture(scope="session")
+def real_model() -> Path:
+    """The real Qwen2.5-Coder 0.5B (fetched once into the user's cache, sha256-verified)."""
+    if os.environ.get("LSPILOT_SKIP_REAL_MODEL"):
+        pytest.skip("LSPILOT_SKIP_REAL_MODEL is set")
+    return ModelStore.from_env().fetch(CATALOG["qwen2.5-coder:0.5b"])

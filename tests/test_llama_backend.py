@@ -1,0 +1,157 @@
+"""The embedded backend on tiny real GGUFs run by the real llama.cpp."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lspilot.completion.backends.base import (
+    BackendError,
+    EmbeddedConfig,
+    GenerationParams,
+    GenerationStats,
+    make_backend,
+)
+from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+from lspilot.completion.pipeline import CompletionRequest, complete
+from lspilot.settings import CompletionSettings, LlamaCppSettings
+from lspilot.templates import render
+from tests.conftest import at_cursor
+from tests.tiny_gguf import PLAIN_SPECIALS, TinyModel, build
+
+SMALL = LlamaCppSettings(context_size=512, threads=1)
+
+
+def load(path: Path) -> LlamaCppBackend:
+    backend = make_backend(EmbeddedConfig("tiny", path, SMALL))
+    assert isinstance(backend, LlamaCppBackend)
+    return backend
+
+
+async def collect(backend: LlamaCppBackend, prefix: str, suffix: str, max_tokens: int = 32,
+                  stats: GenerationStats | None = None) -> str:
+    prompt = render(backend.template, prefix, suffix)
+    pieces = [p async for p in backend.stream(prompt, GenerationParams(max_tokens),
+                                              stats or GenerationStats())]
+    return "".join(pieces)
+
+
+def test_template_is_detected_from_the_gguf_vocabulary(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    assert backend.template.family == "qwen2.5-coder"
+    assert backend.special_id("<|fim_middle|>") is not None
+    assert backend.special_id("<|not_a_token|>") is None
+
+
+def test_a_model_without_fim_tokens_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    path = build(tmp_path / "chat.gguf", TinyModel(specials=PLAIN_SPECIALS, trigger="<|im_end|>"))
+    with pytest.raises(BackendError, match="no fill-in-the-middle tokens of a known family"):
+        load(path)
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "broken.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError, match="could not load"):
+        load(path)
+
+
+async def test_generation_follows_the_model_and_stops_at_its_end_token(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    stats = GenerationStats()
+    assert await collect(backend, "def add(a, b):\n    return ", "\n", stats=stats) == "a + b"
+    assert stats.generated_tokens == 3  # "a", " +", " b"; <|endoftext|> is not shown
+    assert stats.prompt_tokens > 10
+
+
+async def test_special_stop_tokens_end_generation_and_never_leak(tmp_path: Path) -> None:
+    path = build(tmp_path / "sep.gguf", TinyModel(script="ok", end="<|file_sep|>"))
+    assert await collect(load(path), "x = ", "") == "ok"
+
+
+async def test_user_text_that_spells_a_special_token_stays_text(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    # If "<|fim_middle|>" in the user's code became the special token, the prompt would
+    # hold two of them; it must stay plain text.
+    prompt = render(backend.template, "s = '<|fim_middle|>'\n", "")
+    ids = backend.tokenize(prompt)
+    assert ids.count(backend.special_id("<|fim_middle|>")) == 1
+
+
+async def test_max_tokens_bounds_a_model_that_never_stops(looping_model: Path) -> None:
+    text = await collect(load(looping_model), "a", "", max_tokens=7)
+    assert text == "xyzxyzx"
+
+
+async def test_closing_the_stream_stops_generation_between_tokens(looping_model: Path) -> None:
+    backend = load(looping_model)
+    stats = GenerationStats()
+    stream = backend.stream(render(backend.template, "a", ""), GenerationParams(400), stats)
+    first = await anext(stream)
+    await stream.aclose()
+    # The worker stops at its next look at the flag: the next run starts right away and the
+    # stopped run produced only a handful of the 400 tokens it was allowed.
+    assert await collect(backend, "b", "", max_tokens=3) == "xyz"
+    assert first == "x" and stats.generated_tokens < 20
+
+
+async def test_cancelling_the_consumer_stops_generation(looping_model: Path) -> None:
+    backend = load(looping_model)
+    stats = GenerationStats()
+
+    async def consume() -> None:
+        async for _ in backend.stream(render(backend.template, "a", ""),
+                                      GenerationParams(400), stats):
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(consume())
+    while stats.generated_tokens < 2:
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await collect(backend, "b", "", max_tokens=1)  # runs after the stopped worker is idle
+    assert stats.generated_tokens < 50
+
+
+async def test_kv_cache_reuses_the_common_prefix(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    prefix = "def add(a, b):\n" + "    # comment line\n" * 20 + "    return "
+    first, second = GenerationStats(), GenerationStats()
+    await collect(backend, prefix, "\n", stats=first)
+    await collect(backend, prefix + "a", "\n", stats=second)
+    assert first.evaluated_tokens == first.prompt_tokens
+    assert second.evaluated_tokens < 10 < second.prompt_tokens
+
+
+async def test_prompt_over_the_context_size_is_an_error(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    with pytest.raises(BackendError, match="exceed the context size"):
+        await collect(backend, "x " * 600, "", max_tokens=8)
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("def add(a, b):\n    return █\n", "a + b"),
+    # mid-line: one line, and the `)` right of the cursor is not repeated
+    ("print(█)", "a + b"),
+])
+async def test_pipeline_end_to_end_on_the_tiny_model(tiny_model: Path, fixture: str,
+                                                     expected: str) -> None:
+    text, offset = at_cursor(fixture)
+    completion = await complete(CompletionRequest("file:///t.py", text, offset),
+                                load(tiny_model), CompletionSettings(prompt_tokens=256))
+    assert completion.text == expected
+    assert completion.prompt.text.startswith("<|fim_prefix|>")
+    assert completion.prompt.text.endswith("<|fim_middle|>")
+
+
+async def test_pipeline_keeps_the_prompt_within_its_token_budget(tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    text = "".join(f"line_{i} = {i}\n" for i in range(400))
+    settings = CompletionSettings(prompt_tokens=100)
+    completion = await complete(CompletionRequest("file:///t.py", text, len(text) // 2),
+                                backend, settings)
+    assert completion.stats.prompt_tokens <= 100
+    assert completion.stats.prompt_tokens > 80  # the budget is used, not wasted

@@ -1,0 +1,47 @@
+"""The cursor's file cut to a token budget: nearest lines kept, budget never exceeded."""
+
+from __future__ import annotations
+
+import pytest
+
+from lspilot.context.window import fit_window
+
+
+def words(text: str) -> int:
+    """A stand-in tokenizer: one token per whitespace-separated word, one per line break."""
+    return len(text.split()) + text.count("\n")
+
+
+PREFIX = "\n".join(f"p{i} a b" for i in range(10)) + "\n    ret"
+SUFFIX = "urn x\n" + "\n".join(f"s{i} c d" for i in range(10))
+
+
+@pytest.mark.parametrize("budget", [0, 1, 3, 8, 20, 40, 1000])
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5])
+def test_budget_is_never_exceeded(budget: int, share: float) -> None:
+    window = fit_window(PREFIX, SUFFIX, budget, share, words)
+    assert words(window.prefix) + words(window.suffix) <= budget
+    assert PREFIX.endswith(window.prefix) and SUFFIX.startswith(window.suffix)
+
+
+def test_lines_nearest_the_cursor_win() -> None:
+    window = fit_window(PREFIX, SUFFIX, 20, 0.25, words)
+    assert window.prefix.endswith("p9 a b\n    ret")
+    assert window.suffix.startswith("urn x")
+    assert "p0" not in window.prefix
+
+
+def test_everything_fits_in_a_large_budget() -> None:
+    window = fit_window(PREFIX, SUFFIX, 1000, 0.25, words)
+    assert (window.prefix, window.suffix) == (PREFIX, SUFFIX)
+
+
+def test_unused_suffix_budget_goes_to_the_prefix() -> None:
+    window = fit_window(PREFIX, "", 30, 0.5, words)
+    assert words(window.prefix) > 15
+
+
+def test_an_overlong_cursor_line_is_cut_by_characters() -> None:
+    line = " ".join(f"w{i}" for i in range(50))
+    window = fit_window(line, "", 10, 0.25, words)
+    assert line.endswith(window.prefix) and 0 < words(window.prefix) <= 10

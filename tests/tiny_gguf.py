@@ -1,0 +1,150 @@
+"""Build tiny but real GGUF models for tests, with the `gguf` package.
+
+The model is a 2-layer qwen2 with a byte-level BPE vocabulary and the real special tokens
+of a model family. Its attention and feed-forward weights are small random numbers; its
+embeddings are one-hot and its output head is a successor table, so that whatever the
+random layers do, greedy decoding follows a script: after `trigger` it emits `script`
+character by character, then `end`. Every other token is followed by `end`. With
+`loop=True` the script repeats forever (a model that never stops by itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from gguf import GGUFWriter, TokenType
+
+QWEN_SPECIALS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>",
+    "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+)
+PLAIN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+
+
+def _byte_symbols() -> list[str]:
+    """GPT-2's printable stand-ins for the 256 byte values, in byte order."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    table = {b: chr(b) for b in keep}
+    extra = 0
+    for b in range(256):
+        if b not in table:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return [table[b] for b in range(256)]
+
+
+BYTES = _byte_symbols()
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """What the tiny model says and which special tokens its vocabulary has."""
+
+    script: str = "a + b"
+    trigger: str = "<|fim_middle|>"
+    end: str = "<|endoftext|>"
+    loop: bool = False
+    specials: tuple[str, ...] = QWEN_SPECIALS
+    eos: str = "<|endoftext|>"
+    seed: int = 0
+    merges: tuple[str, ...] = field(default=("Ġ Ġ", "Ġ +", "Ġ b"))
+
+
+def _vocab(model: TinyModel) -> tuple[list[str], list[int]]:
+    tokens = list(BYTES)
+    types = [TokenType.NORMAL] * len(tokens)
+    for merge in model.merges:
+        tokens.append(merge.replace(" ", ""))
+        types.append(TokenType.NORMAL)
+    for special in model.specials:
+        tokens.append(special)
+        types.append(TokenType.CONTROL)
+    return tokens, [int(t) for t in types]
+
+
+def _script_tokens(model: TinyModel, ids: dict[str, int]) -> list[int]:
+    """The script as tokens, longest vocabulary match first (as BPE merges would)."""
+    symbols = "".join(BYTES[b] for b in model.script.encode("utf-8"))
+    longest = max(len(t) for t in ids)
+    chain = []
+    while symbols:
+        size = next(n for n in range(min(longest, len(symbols)), 0, -1) if symbols[:n] in ids)
+        chain.append(ids[symbols[:size]])
+        symbols = symbols[size:]
+    if len(set(chain)) != len(chain):
+        raise ValueError(f"script tokens must be distinct to form a chain: {model.script!r}")
+    return chain
+
+
+def build(path: Path, model: TinyModel = TinyModel()) -> Path:
+    """Write the model to `path` and return it."""
+    tokens, types = _vocab(model)
+    ids = {t: i for i, t in enumerate(tokens)}
+    n_vocab = len(tokens)
+    n_embd, n_head, n_head_kv, n_ff, n_layer = 384, 4, 2, 64, 2
+    assert n_vocab <= n_embd, "one-hot embeddings need n_embd >= n_vocab"
+    head_dim = n_embd // n_head
+    rng = np.random.default_rng(model.seed)
+
+    successor = {i: ids[model.end] for i in range(n_vocab)}
+    chain = _script_tokens(model, ids)
+    previous = ids[model.trigger]
+    for token in chain:
+        successor[previous] = token
+        previous = token
+    successor[previous] = chain[0] if model.loop else ids[model.end]
+
+    embed = np.zeros((n_vocab, n_embd), dtype=np.float32)
+    embed[np.arange(n_vocab), np.arange(n_vocab)] = 1.0
+    head = np.zeros((n_vocab, n_embd), dtype=np.float32)
+    for token, after in successor.items():
+        head[after, token] = 1.0
+
+    def noise(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.002).astype(np.float32)
+
+    writer = GGUFWriter(str(path), "qwen2")
+    writer.add_name("lspilot-tiny")
+    writer.add_context_length(4096)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(n_layer)
+    writer.add_feed_forward_length(n_ff)
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_head_kv)
+    writer.add_rope_freq_base(1_000_000.0)
+    writer.add_layer_norm_rms_eps(1e-6)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_token_merges(list(model.merges))
+    writer.add_eos_token_id(ids[model.eos])
+    writer.add_bos_token_id(ids[model.eos])
+    writer.add_pad_token_id(ids[model.eos])
+    writer.add_add_bos_token(False)
+
+    writer.add_tensor("token_embd.weight", embed)
+    writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
+    writer.add_tensor("output.weight", head)
+    kv = n_head_kv * head_dim
+    for layer in range(n_layer):
+        p = f"blk.{layer}."
+        writer.add_tensor(p + "attn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(p + "attn_q.weight", noise(n_embd, n_embd))
+        writer.add_tensor(p + "attn_q.bias", noise(n_embd))
+        writer.add_tensor(p + "attn_k.weight", noise(kv, n_embd))
+        writer.add_tensor(p + "attn_k.bias", noise(kv))
+        writer.add_tensor(p + "attn_v.weight", noise(kv, n_embd))
+        writer.add_tensor(p + "attn_v.bias", noise(kv))
+        writer.add_tensor(p + "attn_output.weight", noise(n_embd, n_embd))
+        writer.add_tensor(p + "ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(p + "ffn_gate.weight", noise(n_ff, n_embd))
+        writer.add_tensor(p + "ffn_up.weight", noise(n_ff, n_embd))
+        writer.add_tensor(p + "ffn_down.weight", noise(n_embd, n_ff))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
