@@ -1,0 +1,218 @@
+"""The `lspilot` command: serve, complete at a cursor, manage models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from lspilot import __version__
+from lspilot.models.catalog import CATALOG
+from lspilot.models.store import ModelError, ModelStore
+from lspilot.settings import DEFAULT_MODEL
+
+
+class ProgressBar:
+    """Download/verify progress on stderr: a live bar on a terminal, a line per 10% in logs."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last: tuple[str, int] = ("", -1)
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        """Show progress of `message`."""
+        percent = int(done * 100 / total) if total else 0
+        step = percent if self._tty else percent // 10 * 10
+        if (message, step) == self._last:
+            return
+        self._last = (message, step)
+        rate = done / max(time.monotonic() - self._started, 1e-3) / 1e6
+        bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+        line = f"{message}: [{bar}] {percent:3d}% {done / 1e6:,.0f}/{total / 1e6:,.0f} MB " \
+               f"({rate:,.1f} MB/s)"
+        if self._tty:
+            sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lspilot` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=getattr(args, "log_level", "warning").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "log_level", "warning") != "debug":
+        # pygls logs every message it sends at INFO; only lspilot's own records are wanted.
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except ModelError as exc:
+        print(f"lspilot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lspilot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lspilot {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--model", metavar="NAME|PATH",
+                       help="autocomplete model; overrides the editor's setting")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-file", type=Path, help="log here instead of stderr")
+    serve.set_defaults(run=_serve)
+
+    complete = commands.add_parser("complete", help="print the completion at PATH:LINE:COL")
+    complete.add_argument("cursor", metavar="PATH:LINE:COL",
+                          help="file and 1-based line and column (columns count characters)")
+    complete.add_argument("--model", metavar="NAME|PATH", default=None,
+                          help=f"model to use (default {DEFAULT_MODEL})")
+    complete.add_argument("--max-tokens", type=int, default=None)
+    complete.add_argument("--show-prompt", action="store_true",
+                          help="print the exact prompt and its token counts to stderr")
+    complete.add_argument("--log-level", default="warning",
+                          choices=["debug", "info", "warning", "error"])
+    complete.set_defaults(run=_complete)
+
+    models = commands.add_parser("models", help="list or fetch models")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = model_commands.add_parser("list", help="the catalog and what is cached")
+    listing.set_defaults(run=_models_list)
+    pull = model_commands.add_parser("pull", help="fetch and verify a catalog model")
+    pull.add_argument("name", choices=sorted(CATALOG))
+    pull.set_defaults(run=_models_pull)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from lspilot.lsp.server import create_server
+
+    if args.log_file:
+        handler = logging.FileHandler(args.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.handlers[:] = [handler]
+    server = create_server(ModelStore.from_env(), forced_model=args.model)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"lspilot: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io(stdin=sys.stdin.buffer, stdout=_private_stdout())
+    # Threads blocked on the client's pipes (pygls's stdin reader) must not hold the
+    # process after `exit`; everything worth keeping is flushed first.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(server.exit_code)
+
+
+def _private_stdout() -> BinaryIO:
+    """The protocol's own copy of stdout; fd 1 itself then points at stderr.
+
+    llama-cpp-python silences llama.cpp by pointing fds 1 and 2 at /dev/null while a model
+    loads (process-wide, from the loading thread): LSP messages written meanwhile would be
+    lost. Native code that prints to stdout would corrupt the stream as well.
+    """
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return protocol_out
+
+
+def parse_cursor(spec: str) -> tuple[Path, int, int]:
+    """`PATH:LINE:COL` (1-based) -> (path, line, column)."""
+    path, sep1, rest = spec.rpartition(":")
+    head, sep2, line = path.rpartition(":")
+    if not (sep1 and sep2 and line.isdigit() and rest.isdigit()) or int(line) < 1 \
+            or int(rest) < 1:
+        raise ValueError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
+    return Path(head), int(line), int(rest)
+
+
+def cursor_offset(text: str, line: int, column: int) -> int:
+    """The offset of a 1-based line and column; raises ValueError when out of the file."""
+    lines = text.split("\n")
+    if line > len(lines):
+        raise ValueError(f"line {line} is past the end of the file ({len(lines)} lines)")
+    length = len(lines[line - 1].rstrip("\r"))
+    if column > length + 1:
+        raise ValueError(f"column {column} is past the end of line {line} ({length} characters)")
+    return sum(len(t) + 1 for t in lines[: line - 1]) + column - 1
+
+
+def _complete(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from lspilot.completion.backends.base import BackendError, EmbeddedConfig, make_backend
+    from lspilot.completion.pipeline import CompletionRequest, complete
+    from lspilot.settings import Settings
+
+    try:
+        path, line, column = parse_cursor(args.cursor)
+        text = path.read_text(encoding="utf-8")
+        offset = cursor_offset(text, line, column)
+    except (ValueError, OSError) as exc:
+        print(f"lspilot: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    if args.max_tokens:
+        settings = dataclasses.replace(settings, completion=dataclasses.replace(
+            settings.completion, max_tokens=args.max_tokens))
+    name = args.model or settings.models.autocomplete
+    model_path = ModelStore.from_env().resolve(name, ProgressBar())
+    try:
+        backend = make_backend(EmbeddedConfig(name, model_path, settings.llama_cpp))
+    except BackendError as exc:
+        print(f"lspilot: {exc}", file=sys.stderr)
+        return 1
+    request = CompletionRequest(uri=path.resolve().as_uri(), text=text, offset=offset,
+                                trigger="invoked")
+
+    async def run() -> None:
+        result = await complete(request, backend, settings.completion)
+        if args.show_prompt:
+            stats = result.stats
+            print(f"--- prompt ({stats.prompt_tokens} tokens, {result.template} template) ---\n"
+                  f"{result.prompt.text}\n--- raw middle ---\n{result.raw}\n---",
+                  file=sys.stderr)
+        print(result.text)
+        print(f"lspilot: {name}, {result.stats.generated_tokens} tokens in "
+              f"{result.total_ms:.0f} ms", file=sys.stderr)
+        await backend.aclose()
+
+    asyncio.run(run())
+    return 0
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    store = ModelStore.from_env()
+    for spec in CATALOG.values():
+        state = "cached" if store.is_cached(spec) else "not downloaded"
+        default = " (default)" if spec.name == DEFAULT_MODEL else ""
+        print(f"{spec.name:22} {spec.size / 1e6:7,.0f} MB  {state:15} {spec.description}{default}")
+    print(f"cache: {store.home / 'models'}")
+    return 0
+
+
+def _models_pull(args: argparse.Namespace) -> int:
+    path = ModelStore.from_env().fetch(CATALOG[args.name], ProgressBar())
+    print(path)
+    return 0

@@ -1,0 +1,177 @@
+"""End to end over stdio: the real `lspilot serve` process, real llama.cpp, tiny real GGUFs,
+driven with the client capabilities that Neovim 0.11 and VS Code send."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient, client_capabilities
+
+from tests.lsp_client import (
+    CLIENTS,
+    SERVER,
+    SMALL_RUNTIME,
+    command,
+    inline,
+    open_doc,
+    wait_for_state,
+)
+from tests.tiny_gguf import TinyModel, build
+
+URI = "file:///work/add.py"
+
+
+@pytest_lsp.fixture(config=SERVER, params=CLIENTS)
+async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient,
+                 tiny_model: Path) -> Any:
+    result = await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(request.param),
+        initialization_options={"models": {"autocomplete": str(tiny_model)},
+                                "llamaCpp": SMALL_RUNTIME}))
+    lsp_client.init_result = result  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_initialize_advertises_what_editors_need(client: LanguageClient) -> None:
+    caps = client.init_result.capabilities  # type: ignore[attr-defined]
+    assert caps.inline_completion_provider is not None
+    assert caps.completion_provider is not None
+    assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
+    assert list(caps.execute_command_provider.commands) == ["lspilot.lastCompletion",
+                                                           "lspilot.status"]
+    general = client.capabilities.general
+    neovim = bool(general and general.position_encodings)  # only Neovim sends encodings
+    assert caps.position_encoding == ("utf-8" if neovim else "utf-16")
+
+
+async def test_inline_completion_from_the_embedded_model(client: LanguageClient) -> None:
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    result = await inline(client, URI, 1, 11)
+    assert result is not None
+    [item] = result.items
+    assert item.insert_text == "a + b"
+    assert item.range == types.Range(types.Position(1, 11), types.Position(1, 11))
+    await wait_for_state(client, "ready")
+    reports = [r for rs in client.progress_reports.values() for r in rs]
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+
+
+async def test_incremental_changes_reach_the_prompt(client: LanguageClient) -> None:
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[
+            types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(0, 4), types.Position(0, 7)), text="plus"),
+            types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="("),
+        ]))
+    result = await inline(client, URI, 1, 12, invoked=True)
+    assert result is not None and result.items[0].insert_text == "a + b"
+    last = await command(client, "lspilot.lastCompletion")
+    assert last["prompt"] == ("<|fim_prefix|>def plus(a, b):\n    return (<|fim_suffix|>\n"
+                              "<|fim_middle|>")
+    assert last["generatedTokens"] == 3 and last["template"] == "qwen2.5-coder"
+
+
+async def test_astral_characters_use_the_negotiated_encoding(client: LanguageClient) -> None:
+    line = 's = "😋"; t = '
+    open_doc(client, URI, line + "\n")
+    utf8 = client.init_result.capabilities.position_encoding == "utf-8"  # type: ignore[attr-defined]
+    character = len(line.encode("utf-8")) if utf8 else len(line.encode("utf-16-le")) // 2
+    await inline(client, URI, 0, character)
+    last = await command(client, "lspilot.lastCompletion")
+    assert last["prompt"].startswith(f"<|fim_prefix|>{line}<|fim_suffix|>")
+
+
+async def test_completion_fallback_for_clients_without_inline(client: LanguageClient) -> None:
+    open_doc(client, URI, "def add(a, b):\n    return x\n")
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(1, 12)))
+    assert isinstance(result, types.CompletionList) and result.is_incomplete
+    [item] = result.items
+    # The edit starts at the word being typed so that clients filter by it.
+    assert item.text_edit == types.TextEdit(
+        range=types.Range(types.Position(1, 11), types.Position(1, 12)), new_text="xa + b")
+
+
+async def test_settings_change_reports_bad_keys_and_switches_model(
+        client: LanguageClient, tmp_path: Path) -> None:
+    other = build(tmp_path / "other.gguf", TinyModel(script="42"))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={
+        "lspilot": {"models": {"autocomplete": str(other)}, "llamaCpp": SMALL_RUNTIME,
+                    "completion": {"maxTokens": "lots"}}}))
+    open_doc(client, URI, "x = \n")
+    await wait_for_state(client, "ready")
+    result = await inline(client, URI, 0, 4)
+    assert result is not None and result.items[0].insert_text == "42"
+    [message] = [m for m in client.messages if "maxTokens" in m.message]
+    assert message.type == types.MessageType.Warning
+    assert "lspilot.completion.maxTokens: expected an integer" in message.message
+
+
+async def test_a_broken_model_is_reported_once_and_the_server_keeps_serving(
+        client: LanguageClient, tmp_path: Path) -> None:
+    await wait_for_state(client, "ready")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={
+        "lspilot": {"models": {"autocomplete": str(tmp_path / "missing.gguf")},
+                    "llamaCpp": SMALL_RUNTIME}}))
+    await wait_for_state(client, "error")
+    open_doc(client, URI, "x = \n")
+    for _ in range(3):
+        result = await inline(client, URI, 0, 4)
+        # the previous model keeps serving: a typo in the settings does not end completions
+        assert result is not None and result.items[0].insert_text == "a + b"
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1 and "model file not found" in errors[0].message
+
+
+async def test_a_request_for_an_unopened_document_gets_nothing(client: LanguageClient) -> None:
+    assert await inline(client, "file:///nowhere.py", 0, 0) is None
+
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def looping_client(lsp_client: LanguageClient, looping_model: Path) -> Any:
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        initialization_options={"models": {"autocomplete": str(looping_model)},
+                                "llamaCpp": SMALL_RUNTIME,
+                                "completion": {"maxTokens": 1000}}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def send_inline(client: LanguageClient, msg_id: str) -> asyncio.Future[Any]:
+    """An inline-completion request with a known id, so that it can be cancelled."""
+    params = types.InlineCompletionParams(
+        context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(0, 4))
+    return asyncio.wrap_future(client.protocol.send_request(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id))
+
+
+async def test_cancel_request_and_supersession(looping_client: LanguageClient) -> None:
+    client = looping_client
+    open_doc(client, URI, "x = \n")
+    await wait_for_state(client, "ready")
+    first = send_inline(client, "first")
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
+    second = send_inline(client, "second")
+    third = send_inline(client, "third")  # the same document: supersedes `second`
+    for cancelled in (first, second):
+        with pytest.raises(JsonRpcException) as error:
+            await cancelled
+        assert error.value.code == types.LSPErrorCodes.RequestCancelled
+    result = await third
+    assert result.items[0].insert_text.startswith("xyzxyz")
+    status = await command(client, "lspilot.status")
+    assert status["counters"] == {"requests": 3, "completed": 1, "cancelled": 2, "failed": 0}
