@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/lspilot complete examples/fib.py:4:16
+	$(VENV)/bin/lspilot complete examples/fib.py:5:12
 
 test: install
 	$(VENV)/bin/python -m pytest -q

@@ -191,9 +191,7 @@ class LspilotServer(LanguageServer):
 
     def apply_settings(self, raw: Any, *, load: bool = True) -> None:
         """Parse settings from the client; report bad keys; apply the rest live."""
-        if isinstance(raw, dict) and set(raw) == {"lspilot"}:
-            raw = raw["lspilot"]
-        settings, errors = parse_settings(raw if raw is not None else {})
+        settings, errors = parse_settings(raw)
         for error in errors:
             self.show_once(types.MessageType.Warning, f"lspilot settings: {error}")
         settings = self._with_forced_model(settings)

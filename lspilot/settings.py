@@ -79,7 +79,13 @@ _T = TypeVar("_T")
 
 def parse_settings(raw: Mapping[str, Any] | None, base: Settings | None = None
                    ) -> tuple[Settings, list[str]]:
-    """Parse JSON-shaped settings over `base`; return them and one message per bad key."""
+    """Parse JSON-shaped settings over `base`; return them and one message per bad key.
+
+    The settings object may come bare or wrapped as `{"lspilot": {...}}` (the section
+    name), as editors send either.
+    """
+    if isinstance(raw, Mapping) and set(raw) == {"lspilot"}:
+        raw = raw["lspilot"]
     errors: list[str] = []
     settings = _parse_section(Settings, base or Settings(), raw or {}, "lspilot", errors)
     return settings, errors

@@ -16,6 +16,8 @@ from lspilot.settings import Settings, json_schema, parse_settings
      lambda s: s.completion.max_tokens == 12 and s.completion.suffix_share == 0.0),
     ({"llamaCpp": {"contextSize": 2048}}, lambda s: s.llama_cpp.context_size == 2048),
     ({"logLevel": "debug"}, lambda s: s.log_level == "debug"),
+    ({"lspilot": {"logLevel": "error"}}, lambda s: s.log_level == "error"),
+    (None, lambda s: s == Settings()),
 ])
 def test_valid_settings_apply(raw: dict[str, Any], check: Any) -> None:
     settings, errors = parse_settings(raw)

@@ -1,0 +1,122 @@
+"""The `lspilot` command as a user runs it: real subprocesses, tiny real models."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lspilot import __version__
+from lspilot.cli import cursor_offset, parse_cursor
+
+LSPILOT = [sys.executable, "-m", "lspilot"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LSPILOT, *args], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("a.py:1:1", (Path("a.py"), 1, 1)),
+    ("dir/with:colon.py:12:7", (Path("dir/with:colon.py"), 12, 7)),
+])
+def test_parse_cursor(spec: str, expected: tuple[Path, int, int]) -> None:
+    assert parse_cursor(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["a.py", "a.py:3", "a.py:0:1", "a.py:1:x", ":1:1x"])
+def test_parse_cursor_rejects(spec: str) -> None:
+    with pytest.raises(ValueError, match="PATH:LINE:COL"):
+        parse_cursor(spec)
+
+
+@pytest.mark.parametrize(("line", "column", "offset"), [(1, 1, 0), (1, 4, 3), (2, 1, 4),
+                                                        (2, 3, 6)])
+def test_cursor_offset(line: int, column: int, offset: int) -> None:
+    assert cursor_offset("abc\nde\n", line, column) == offset
+
+
+@pytest.mark.parametrize(("line", "column", "message"), [
+    (4, 1, "line 4 is past the end of the file"),
+    (1, 5, "column 5 is past the end of line 1"),
+])
+def test_cursor_offset_out_of_the_file(line: int, column: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        cursor_offset("abc\nde\n", line, column)
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.stdout.strip() == f"lspilot {__version__}"
+
+
+def test_complete_prints_the_completion(tmp_path: Path, tiny_model: Path) -> None:
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n    return \n")
+    result = run("complete", f"{source}:2:12", "--model", str(tiny_model), "--show-prompt")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a + b\n"
+    assert "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>" in result.stderr
+
+
+@pytest.mark.parametrize(("cursor", "message"), [
+    ("missing.py:1:1", "No such file"),
+    ("{src}:9:1", "line 9 is past the end"),
+    ("{src}", "expected PATH:LINE:COL"),
+])
+def test_complete_reports_bad_cursors(tmp_path: Path, cursor: str, message: str) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    result = run("complete", cursor.format(src=source))
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_complete_reports_an_unusable_model(tmp_path: Path) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    result = run("complete", f"{source}:1:1", "--model", str(tmp_path / "nope.gguf"))
+    assert result.returncode == 1 and "model file not found" in result.stderr
+
+
+def test_models_list_shows_the_catalog(tmp_path: Path) -> None:
+    result = run("models", "list", env={"LSPILOT_HOME": str(tmp_path), "PATH": ""})
+    assert "qwen2.5-coder:0.5b" in result.stdout and "(default)" in result.stdout
+    assert "qwen2.5-coder:1.5b" in result.stdout and "not downloaded" in result.stdout
+
+
+def frame(message: dict[str, object]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_serve_over_tcp(tiny_model: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*LSPILOT, "serve", "--tcp", f"127.0.0.1:{port}"],
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not listen"
+                time.sleep(0.1)
+        with connection:
+            connection.sendall(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                      "params": {"capabilities": {}}}))
+            data = b""
+            while b'"id": 1' not in data:
+                data += connection.recv(65536)
+            assert b"inlineCompletionProvider" in data
+    finally:
+        server.kill()
+        server.wait()

@@ -1,0 +1,57 @@
+"""The README's commands, cursor, settings example and settings table match the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from lspilot.cli import cursor_offset, parse_cursor
+from lspilot.settings import json_schema, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_set_up_commands() -> None:
+    block = README.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    demo = re.search(r"^demo:.*\n\t(.+)$", makefile, re.M)
+    assert demo is not None
+    assert "lspilot complete examples/fib.py:5:12" in demo.group(1)
+    assert "bash .ci/run" not in makefile and "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_the_demo_cursor_is_where_the_readme_says() -> None:
+    path, line, column = parse_cursor("examples/fib.py:5:12")
+    text = (ROOT / path).read_text()
+    offset = cursor_offset(text, line, column)
+    assert text[:offset].endswith("        return n\n    return ")
+
+
+def test_the_settings_example_is_valid() -> None:
+    example = re.search(r"```json\n(.+?)\n```", README, re.S)
+    assert example is not None
+    settings, errors = parse_settings(json.loads(example.group(1)))
+    assert errors == [] and settings.models.autocomplete == "qwen2.5-coder:1.5b"
+
+
+def flatten(schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if prop.get("type") == "object":
+            keys.update(flatten(prop, f"{prefix}{name}."))
+        else:
+            keys[f"{prefix}{name}"] = prop["default"]
+    return keys
+
+
+def test_the_settings_table_lists_every_setting_with_its_default() -> None:
+    rows = dict(re.findall(r"^\| `([\w.]+)` \| `?([^`|]+?)`? \|", README, re.M))
+    schema = flatten(json_schema())
+    assert set(rows) == set(schema)
+    for key, default in schema.items():
+        assert rows[key] == str(default), key
