@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from lspilot.completion.backends.base import Backend, BackendConfig, BackendError, EmbeddedConfig
+from lspilot.completion.cache import CompletionCache, Shown
 from lspilot.completion.pipeline import Completion, CompletionRequest, complete
 from lspilot.models.store import ModelError, ModelStore
-from lspilot.settings import LlamaCppSettings, Settings
+from lspilot.settings import LlamaCppSettings, Settings, json_key
+from lspilot.templates import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,12 @@ class Counters:
     completed: int = 0
     cancelled: int = 0
     failed: int = 0
+    cache_hits: int = 0
+    model_calls: int = 0
+    shown: int = 0
+    accepted: int = 0
+    accepted_chars: int = 0
+    evaluated_tokens: int = 0
 
 
 class Engine:
@@ -69,6 +80,11 @@ class Engine:
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.last: Completion | None = None
         self.counters = Counters()
+        self.cache = CompletionCache()
+        self._anchors: dict[str, int] = {}
+        self._shown: OrderedDict[int, int] = OrderedDict()
+        self._next_id = 0
+        self.latencies: deque[float] = deque(maxlen=500)
 
     @property
     def state(self) -> str:
@@ -145,9 +161,25 @@ class Engine:
             previous.cancel()
         self._inflight[request.uri] = task
         self.counters.requests += 1
+        started = time.perf_counter()
+        prefix, suffix = request.text[:request.offset], request.text[request.offset:]
         try:
-            backend = await self.ready_backend()
-            completion = await complete(request, backend, self.settings.completion)
+            hit = self.cache.lookup(request.uri, prefix, suffix)
+            if hit is not None:
+                self.counters.cache_hits += 1
+                completion = self._cached(hit)
+            else:
+                if request.trigger == "automatic" and self.settings.completion.debounce_ms:
+                    # A keystroke within the pause supersedes this request before any work.
+                    await asyncio.sleep(self.settings.completion.debounce_ms / 1000)
+                backend = await self.ready_backend()
+                completion = await complete(request, backend, self.settings.completion,
+                                            self._anchors.get(request.uri))
+                self._anchors[request.uri] = completion.window_start
+                self.cache.store(Shown(request.uri, prefix, suffix, completion.text))
+                self.counters.model_calls += 1
+                self.counters.evaluated_tokens += completion.stats.evaluated_tokens
+                self.last = completion
         except asyncio.CancelledError:
             self.counters.cancelled += 1
             raise
@@ -156,11 +188,46 @@ class Engine:
             raise
         else:
             self.counters.completed += 1
-            self.last = completion
+            if completion.text:
+                self.counters.shown += 1
+                self.latencies.append((time.perf_counter() - started) * 1000)
             return completion
         finally:
             if self._inflight.get(request.uri) is task:
                 del self._inflight[request.uri]
+
+    def _cached(self, text: str) -> Completion:
+        backend = self._backend
+        return Completion(text=text, raw="", prompt=Prompt(()),
+                          model=backend.name if backend else "",
+                          template=backend.template.family if backend else "",
+                          multiline="\n" in text, cached=True)
+
+    def shown_id(self, completion: Completion) -> int:
+        """An id for a shown completion, reported back by the editor on acceptance."""
+        self._next_id += 1
+        self._shown[self._next_id] = len(completion.text)
+        while len(self._shown) > 256:
+            self._shown.popitem(last=False)
+        return self._next_id
+
+    def accepted(self, shown_id: int) -> bool:
+        """Count an accepted completion (once); False for an unknown or repeated id."""
+        chars = self._shown.pop(shown_id, None)
+        if chars is None:
+            return False
+        self.counters.accepted += 1
+        self.counters.accepted_chars += chars
+        return True
+
+    def stats(self) -> dict[str, float | int]:
+        """Local counters and latency percentiles of shown completions."""
+        figures: dict[str, float | int] = {
+            json_key(name): value for name, value in dataclasses.asdict(self.counters).items()}
+        ordered = sorted(self.latencies)
+        for name, q in (("latencyMsP50", 0.5), ("latencyMsP95", 0.95)):
+            figures[name] = round(ordered[int(q * (len(ordered) - 1))], 1) if ordered else 0
+        return figures
 
     async def aclose(self) -> None:
         """Stop loading and release the model."""

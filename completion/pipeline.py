@@ -40,11 +40,14 @@ class Completion:
     multiline: bool
     stats: GenerationStats = field(default_factory=GenerationStats)
     total_ms: float = 0.0
+    window_start: int = 0
+    cached: bool = False
+    """Served from the typed-ahead cache, without a model call."""
 
 
 async def complete(request: CompletionRequest, backend: Backend,
-                   settings: CompletionSettings) -> Completion:
-    """Run the whole pipeline for one cursor."""
+                   settings: CompletionSettings, anchor: int | None = None) -> Completion:
+    """Run the whole pipeline for one cursor; `anchor` is the last window's start line."""
     started = time.perf_counter()
     cursor = cursor_at(request.text, request.offset)
     multiline = is_multiline(cursor)
@@ -52,7 +55,7 @@ async def complete(request: CompletionRequest, backend: Backend,
     fim_tokens = backend.count_prompt_tokens(render(template, "", ""))
     budget = min(settings.prompt_tokens, backend.context_size - settings.max_tokens) - fim_tokens
     window = fit_window(cursor.prefix, cursor.suffix, budget, settings.suffix_share,
-                        backend.count_tokens)
+                        backend.count_tokens, anchor)
     prompt = render(template, window.prefix, window.suffix)
     stats = GenerationStats()
     raw = ""
@@ -64,7 +67,9 @@ async def complete(request: CompletionRequest, backend: Backend,
                 break
     finally:
         await stream.aclose()
-    text = postprocess(raw, cursor, multiline, settings.max_lines)
+    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id,
+                       (window.prefix, window.suffix))
     return Completion(text=text, raw=raw, prompt=prompt, model=backend.name,
                       template=template.family, multiline=multiline, stats=stats,
-                      total_ms=(time.perf_counter() - started) * 1000)
+                      total_ms=(time.perf_counter() - started) * 1000,
+                      window_start=window.start_line)

@@ -1,11 +1,17 @@
-"""Clean a raw middle so that accepting it never leaves the user tidying up."""
+"""Clean a raw middle so that accepting it never leaves the user tidying up.
+
+Each rule is a small function; `postprocess` applies them in order and the stream stops as
+soon as `stop_reached` sees that nothing more can be used.
+"""
 
 from __future__ import annotations
 
 from lspilot.completion.cursor import CursorContext
+from lspilot.completion.syntax import keep_valid
 
 _CLOSERS = set(")]}>\"'`;:,")
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>")
+_PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
 def is_multiline(cursor: CursorContext) -> bool:
@@ -16,30 +22,61 @@ def is_multiline(cursor: CursorContext) -> bool:
     return not before or before.endswith(_BLOCK_OPENERS)
 
 
+def block_indent(cursor: CursorContext) -> int:
+    """Lines of a multi-line completion indented less than this have left the block."""
+    line = cursor.line_prefix
+    if not line.strip():
+        return len(line)
+    return len(cursor.indent) + 1
+
+
 def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: int) -> bool:
     """True once the streamed text holds everything the completion can use."""
     if not multiline:
         return "\n" in text.lstrip("\n") or (cursor.mid_line and "\n" in text)
-    return text.count("\n") >= max_lines
+    lines = text.split("\n")
+    complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
+    if len(lines) - 1 >= max_lines:
+        return True
+    return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor.suffix)
+               for line in complete)
 
 
-def postprocess(middle: str, cursor: CursorContext, multiline: bool, max_lines: int) -> str:
-    """The part of the model's middle worth showing; empty when nothing is."""
+def postprocess(middle: str, cursor: CursorContext, multiline: bool, max_lines: int,
+                language_id: str = "", window: tuple[str, str] | None = None) -> str:
+    """The part of the model's middle worth showing; empty when nothing is.
+
+    `window` is the (prefix, suffix) the model saw, for the syntax check.
+    """
     text = middle.replace("\r\n", "\n")
     if not multiline:
-        text = text.split("\n", 1)[0] if cursor.mid_line else _first_line(text, cursor)
+        text = text.split("\n", 1)[0] if cursor.mid_line else _first_line(text)
         text = _trim_line_suffix_overlap(text, cursor.line_suffix)
     else:
-        lines = text.split("\n")[:max_lines]
-        text = "\n".join(_cut_at_suffix_repeat(lines, cursor.suffix))
+        text = _first_line_indent(text, cursor)
+        lines = _cut_lines(text.split("\n")[:max_lines], cursor)
+        text = "\n".join(lines)
+        text = _cut_unmatched_closer(text, cursor.suffix)
+    text = _normalize_indentation(text, cursor)
     text = text.rstrip()
-    return text if text.strip() else ""
+    if not text.strip() or _is_repetition(text, cursor):
+        return ""
+    prefix, suffix = window if window is not None else (cursor.prefix, cursor.suffix)
+    return keep_valid(language_id, prefix, text, suffix) if language_id else text
 
 
-def _first_line(text: str, cursor: CursorContext) -> str:
+def _first_line(text: str) -> str:
     """At a line end, a single-line completion may start on the next line."""
     stripped = text.lstrip("\n")
     return text[: len(text) - len(stripped)] + stripped.split("\n", 1)[0]
+
+
+def _first_line_indent(text: str, cursor: CursorContext) -> str:
+    """On an indent-only line the cursor already stands at the indentation: do not repeat it."""
+    if cursor.line_prefix and not cursor.line_prefix.strip():
+        head, sep, rest = text.partition("\n")
+        return head.lstrip(" \t") + sep + rest
+    return text
 
 
 def _trim_line_suffix_overlap(text: str, line_suffix: str) -> str:
@@ -58,13 +95,112 @@ def _trim_line_suffix_overlap(text: str, line_suffix: str) -> str:
     return text
 
 
-def _cut_at_suffix_repeat(lines: list[str], suffix: str) -> list[str]:
-    """Stop before the first generated line that repeats the next non-blank suffix line."""
-    following = [line.strip() for line in suffix.split("\n")[1:] if line.strip()]
-    anchor = following[0] if following else None
-    if not anchor:
-        return lines
+def _leaves_block(line: str, cursor: CursorContext) -> bool:
+    return bool(line.strip()) and len(line) - len(line.lstrip()) < block_indent(cursor)
+
+
+def _only_closers(line: str) -> bool:
+    return bool(line.strip()) and set(line.strip()) <= set(")]};,")
+
+
+def _repeats_suffix(line: str, suffix: str) -> bool:
+    following = [s.strip() for s in suffix.split("\n")[1:] if s.strip()]
+    return bool(following) and line.strip() == following[0]
+
+
+def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
+    """Stop before a line that leaves the block or repeats the next line after the cursor.
+
+    A line of closing brackets that leaves the block closes it: it stays, and ends the
+    completion (when the suffix already closes the block, the closer is cut later).
+    """
     for index, line in enumerate(lines):
-        if index > 0 and line.strip() == anchor:
+        if index == 0:
+            continue
+        if _repeats_suffix(line, cursor.suffix):
             return lines[:index]
+        if _leaves_block(line, cursor):
+            return lines[:index + 1] if _only_closers(line) else lines[:index]
     return lines
+
+
+def _cut_unmatched_closer(text: str, suffix: str) -> str:
+    """Cut at a closing bracket the completion never opened when the suffix closes it anyway."""
+    next_char = suffix.lstrip()[:1]
+    depth: dict[str, int] = {"(": 0, "[": 0, "{": 0}
+    for index, char in enumerate(text):
+        if char in depth:
+            depth[char] += 1
+        elif char in _PAIRS:
+            opener = _PAIRS[char]
+            if depth[opener] == 0:
+                return text[:index].rstrip() if next_char == char else text
+            depth[opener] -= 1
+    return text
+
+
+def _indent_unit(text: str) -> str:
+    """The file's indentation step: a tab, or the commonest run of spaces between levels."""
+    tabs = spaces = 0
+    widths: dict[int, int] = {}
+    previous = 0
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        lead = line[: len(line) - len(line.lstrip(" \t"))]
+        if lead.startswith("\t"):
+            tabs += 1
+        elif lead:
+            spaces += 1
+        width = len(lead.expandtabs(4))
+        if width > previous:
+            widths[width - previous] = widths.get(width - previous, 0) + 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    return " " * (max(widths, key=lambda w: (widths[w], -w)) if widths else 4)
+
+
+def _normalize_indentation(text: str, cursor: CursorContext) -> str:
+    """Re-indent the completion's later lines in the file's unit (tabs, or N spaces).
+
+    A later line's indentation is the cursor line's (already in the file's style) plus some
+    levels of the model's own step; only those levels are rewritten.
+    """
+    if "\n" not in text:
+        return text
+    unit = _indent_unit(cursor.prefix[-4000:] + cursor.suffix[:4000])
+    base = len(cursor.indent.expandtabs(4))
+    head, *rest = text.split("\n")
+    leads = [line[: len(line) - len(line.lstrip(" \t"))] for line in rest]
+    extras = [len(lead.expandtabs(4)) - base for lead, line in zip(leads, rest, strict=True)
+              if line.strip() and len(lead.expandtabs(4)) > base]
+    if not extras:
+        return text
+    step = 4 if all(e % 4 == 0 for e in extras) else 2 if all(e % 2 == 0 for e in extras) \
+        else min(extras)
+    uses_spaces = any(" " in lead for lead in leads)
+    if (unit == "\t" and not uses_spaces) or (unit != "\t" and step == len(unit)
+                                              and not any("\t" in lead for lead in leads)):
+        return text
+    fixed = []
+    for lead, line in zip(leads, rest, strict=True):
+        width = len(lead.expandtabs(4))
+        if not line.strip() or width < base:
+            fixed.append(line)
+            continue
+        levels, extra = divmod(width - base, step)
+        fixed.append(cursor.indent + unit * levels + " " * extra + line.lstrip(" \t"))
+    return "\n".join([head, *fixed])
+
+
+def _is_repetition(text: str, cursor: CursorContext) -> bool:
+    """A degenerate loop, or a copy of the line just above the cursor."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) >= 3 and len(set(lines)) == 1:
+        return True
+    above = [line.strip() for line in cursor.prefix.split("\n")[:-1] if line.strip()]
+    whole = (cursor.line_prefix + text).strip()
+    return bool(above) and len(whole) > 3 and "\n" not in text.strip() and whole == above[-1]
+
+

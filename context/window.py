@@ -16,22 +16,39 @@ class Window:
     suffix: str
     prefix_tokens: int
     suffix_tokens: int
+    start_line: int = 0
+    """Line of the file where the prefix part starts: pass it back as the next `anchor`."""
 
 
 def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
-               count_tokens: CountTokens) -> Window:
+               count_tokens: CountTokens, anchor: int | None = None,
+               refill: float = 0.85) -> Window:
     """Keep the lines nearest the cursor: the suffix up to its share, the prefix with the rest.
 
     Cuts fall on line boundaries except inside the cursor's own line, which is cut by
     characters only when it alone is over budget. The result never exceeds `budget`
     tokens as counted by `count_tokens` on each part.
+
+    For the KV cache, the prefix should start where it started on the last keystroke:
+    `anchor` (that start line) is kept while the text from it still fits; a new start fills
+    only `refill` of the prefix budget, leaving room to type before it must move again.
     """
     budget = max(0, budget)
     suffix_text, suffix_tokens = _fit(suffix.split("\n"), int(budget * suffix_share),
                                       count_tokens, from_end=False)
-    prefix_text, prefix_tokens = _fit(prefix.split("\n"), budget - suffix_tokens,
-                                      count_tokens, from_end=True)
-    return Window(prefix_text, suffix_text, prefix_tokens, suffix_tokens)
+    prefix_budget = budget - suffix_tokens
+    lines = prefix.split("\n")
+    if anchor is not None and 0 <= anchor < len(lines):
+        kept = "\n".join(lines[anchor:])
+        tokens = count_tokens(kept)
+        if prefix_budget * refill / 2 <= tokens <= prefix_budget or \
+                (anchor == 0 and tokens <= prefix_budget):
+            return Window(kept, suffix_text, tokens, suffix_tokens, anchor)
+    whole = count_tokens(prefix)
+    target = prefix_budget if whole <= prefix_budget else int(prefix_budget * refill)
+    prefix_text, prefix_tokens = _fit(lines, target, count_tokens, from_end=True)
+    start = len(lines) - prefix_text.count("\n") - 1
+    return Window(prefix_text, suffix_text, prefix_tokens, suffix_tokens, start)
 
 
 def _fit(lines: list[str], budget: int, count_tokens: CountTokens, *,

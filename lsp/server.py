@@ -24,7 +24,7 @@ from lspilot.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("lspilot.lastCompletion", "lspilot.status")
+COMMANDS = ("lspilot.lastCompletion", "lspilot.status", "lspilot.accept", "lspilot.stats")
 
 
 class LspilotProtocol(LanguageServerProtocol):
@@ -216,14 +216,27 @@ def to_completion_request(ls: LspilotServer, uri: str, position: types.Position,
                              language_id=doc.language_id, trigger=trigger)
 
 
-def to_inline_completion_list(completion: Completion, position: types.Position
+def to_inline_completion_list(completion: Completion, position: types.Position,
+                              shown_id: int, invoked: bool = False
                               ) -> types.InlineCompletionList:
-    """One inline item inserted at the cursor (the pipeline already trimmed any overlap)."""
+    """Items inserted at the cursor (the pipeline already trimmed any overlap).
+
+    An automatic trigger gets one item; an invoked one also gets the first line alone of a
+    multi-line completion, to cycle to. Accepting an item runs `lspilot.accept`.
+    """
     if not completion.text:
         return types.InlineCompletionList(items=[])
     here = types.Position(position.line, position.character)
-    return types.InlineCompletionList(items=[types.InlineCompletionItem(
-        insert_text=completion.text, range=types.Range(here, here))])
+    texts = [completion.text]
+    first_line = completion.text.lstrip("\n").split("\n", 1)[0]
+    if invoked and "\n" in completion.text.strip("\n") and first_line.strip():
+        texts.append(completion.text[: len(completion.text) - len(completion.text.lstrip("\n"))]
+                     + first_line)
+    accept = types.Command(title="lspilot: accepted", command="lspilot.accept",
+                           arguments=[shown_id])
+    return types.InlineCompletionList(items=[
+        types.InlineCompletionItem(insert_text=text, range=types.Range(here, here),
+                                   command=accept) for text in texts])
 
 
 def to_completion_list(completion: Completion, request: CompletionRequest,
@@ -262,7 +275,7 @@ def completion_summary(completion: Completion | None) -> dict[str, Any] | None:
         "multiline": completion.multiline, "promptTokens": stats.prompt_tokens,
         "evaluatedTokens": stats.evaluated_tokens, "generatedTokens": stats.generated_tokens,
         "promptMs": round(stats.prompt_ms, 2), "generateMs": round(stats.generate_ms, 2),
-        "totalMs": round(completion.total_ms, 2),
+        "totalMs": round(completion.total_ms, 2), "windowStart": completion.window_start,
     }
 
 
@@ -324,7 +337,8 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         completion = await _run_completion(ls, request)
         if completion is None:
             return types.InlineCompletionList(items=[])
-        return to_inline_completion_list(completion, params.position)
+        return to_inline_completion_list(completion, params.position,
+                                         ls.engine.shown_id(completion), invoked)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(ls: LspilotServer, params: types.CompletionParams
@@ -354,12 +368,20 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
     def last_completion(ls: LspilotServer) -> dict[str, Any] | None:
         return completion_summary(ls.engine.last)
 
+    @server.command("lspilot.accept")
+    def accept(ls: LspilotServer, shown_id: int) -> bool:
+        return ls.engine.accepted(shown_id)
+
+    @server.command("lspilot.stats")
+    def stats(ls: LspilotServer) -> dict[str, float | int]:
+        return ls.engine.stats()
+
     @server.command("lspilot.status")
     def status(ls: LspilotServer) -> dict[str, Any]:
         backend = ls.engine.backend
         return {"state": ls.engine.state, "model": ls.engine.settings.models.autocomplete,
                 "template": backend.template.family if backend else None,
-                "version": __version__, "counters": dataclasses.asdict(ls.engine.counters)}
+                "version": __version__, "counters": ls.engine.stats()}
 
     return server
 

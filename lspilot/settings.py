@@ -40,6 +40,9 @@ class CompletionSettings:
         1024,
         "Hard budget, in the model's own tokens, for the prompt (prefix, suffix, FIM tokens).",
         minimum=64, maximum=32768)
+    debounce_ms: int = _setting(
+        50, "Pause after a keystroke before an automatic completion calls the model.",
+        minimum=0, maximum=2000)
     suffix_share: float = _setting(
         0.25, "Share of the prompt budget kept for text after the cursor.",
         minimum=0.0, maximum=0.9)

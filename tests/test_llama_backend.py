@@ -154,4 +154,5 @@ async def test_pipeline_keeps_the_prompt_within_its_token_budget(tiny_model: Pat
     completion = await complete(CompletionRequest("file:///t.py", text, len(text) // 2),
                                 backend, settings)
     assert completion.stats.prompt_tokens <= 100
-    assert completion.stats.prompt_tokens > 80  # the budget is used, not wasted
+    # the budget is used (a fresh window fills 85% of it, leaving room to type)
+    assert completion.stats.prompt_tokens > 70

@@ -44,8 +44,8 @@ async def test_initialize_advertises_what_editors_need(client: LanguageClient) -
     assert caps.inline_completion_provider is not None
     assert caps.completion_provider is not None
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
-    assert list(caps.execute_command_provider.commands) == ["lspilot.lastCompletion",
-                                                           "lspilot.status"]
+    assert sorted(caps.execute_command_provider.commands) == [
+        "lspilot.accept", "lspilot.lastCompletion", "lspilot.stats", "lspilot.status"]
     general = client.capabilities.general
     neovim = bool(general and general.position_encodings)  # only Neovim sends encodings
     assert caps.position_encoding == ("utf-8" if neovim else "utf-16")
@@ -174,4 +174,39 @@ async def test_cancel_request_and_supersession(looping_client: LanguageClient) -
     result = await third
     assert result.items[0].insert_text.startswith("xyzxyz")
     status = await command(client, "lspilot.status")
-    assert status["counters"] == {"requests": 3, "completed": 1, "cancelled": 2, "failed": 0}
+    counters = status["counters"]
+    assert (counters["requests"], counters["completed"], counters["cancelled"]) == (3, 1, 2)
+
+
+async def test_typing_the_suggestion_is_served_from_the_cache_and_acceptance_counts(
+        client: LanguageClient) -> None:
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    first = await inline(client, URI, 1, 11)
+    assert first is not None and first.items[0].insert_text == "a + b"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="a +")]))
+    second = await inline(client, URI, 1, 14)
+    assert second is not None and second.items[0].insert_text == " b"
+    accept = second.items[0].command
+    assert accept is not None and accept.command == "lspilot.accept"
+    assert await command(client, accept.command, *(accept.arguments or [])) is True
+    assert await command(client, accept.command, *(accept.arguments or [])) is False
+    stats = await command(client, "lspilot.stats")
+    assert stats["modelCalls"] == 1 and stats["cacheHits"] == 1 and stats["shown"] == 2
+    assert stats["accepted"] == 1 and stats["acceptedChars"] == 2
+
+
+async def test_an_invoked_multiline_completion_offers_its_first_line_too(
+        client: LanguageClient, tmp_path: Path) -> None:
+    other = build(tmp_path / "multi.gguf", TinyModel(script="x=1\n  y"))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={
+        "lspilot": {"models": {"autocomplete": str(other)}, "llamaCpp": SMALL_RUNTIME}}))
+    status = await wait_for_state(client, "ready")
+    assert status["model"] == str(other)
+    open_doc(client, URI, "def f():\n  \n")
+    automatic = await inline(client, URI, 1, 2)
+    invoked = await inline(client, URI, 1, 2, invoked=True)
+    assert automatic is not None and [i.insert_text for i in automatic.items] == ["x=1\n  y"]
+    assert invoked is not None and [i.insert_text for i in invoked.items] == ["x=1\n  y", "x=1"]

@@ -64,3 +64,54 @@ def test_postprocess(fixture: str, middle: str, expected: str) -> None:
 def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     cursor = cursor_at(*at_cursor(fixture))
     assert stop_reached(streamed, cursor, is_multiline(cursor), max_lines=3) is done
+
+
+@pytest.mark.parametrize(("fixture", "middle", "expected"), [
+    # stop at the line that leaves the block being written
+    ("def f():\n    █\n", "x = 1\n    return x\ndef g():\n    pass", "x = 1\n    return x"),
+    ("def f():█", "\n    return 1\nprint(f())", "\n    return 1"),
+    # a closing bracket the completion never opened, already in the suffix, is cut
+    ("function f() {\n  █\n}", "return 1;\n}", "return 1;"),
+    ("items = [\n    █\n]", "1,\n    2,\n]", "1,\n    2,"),
+    # an unmatched closer with nothing to close it after the cursor stays
+    ("if (x) {\n  █", "y();\n}", "y();\n}"),
+    # on an indent-only line the cursor already stands at the indentation
+    ("def f():\n    █", "    return 1", "return 1"),
+    # the file's indentation (tabs) wins over the model's (spaces)
+    ("def f():\n\tif x:\n\t\ty = 1\n\t█", "if y:\n        z = 2\n        w = 3",
+     "if y:\n\t\tz = 2\n\t\tw = 3"),
+    # two-space files stay two-space
+    ("def f():\n  if x:\n    y = 1\n  █", "for i in r:\n      print(i)",
+     "for i in r:\n    print(i)"),
+    # degenerate loops and copies of the line above are dropped
+    ("x = 1\n█", "x = 1\nx = 1\nx = 1", ""),
+    ("total = a + b\ntotal█", " = a + b", ""),
+])
+def test_block_rules(fixture: str, middle: str, expected: str) -> None:
+    assert run(fixture, middle) == expected
+
+
+@pytest.mark.parametrize(("language", "fixture", "middle", "expected"), [
+    ("python", "def f(x):\n    return █\n", "x + 1))", "x + 1"),
+    ("python", "print(█)\n", "x, y))", "x, y"),
+    ("python", "def f(x):\n    █\n", "y = 1\n    return (y", "y = 1"),
+    ("python", "def f(x):\n    █\n", "return [x for x in", ""),
+    ("javascript", "function f() {\n  █\n}\n", "return 1;\n}\n}", "return 1;"),
+    ("python", "x = █\n", "1 + + )", ""),
+    # no grammar: unchanged
+    ("plaintext", "x = █\n", "1 +* 2", "1 +* 2"),
+])
+def test_completions_that_add_syntax_errors_are_trimmed_or_dropped(
+        language: str, fixture: str, middle: str, expected: str) -> None:
+    cursor = cursor_at(*at_cursor(fixture))
+    assert postprocess(middle, cursor, is_multiline(cursor), 8, language) == expected
+
+
+@pytest.mark.parametrize(("fixture", "streamed", "done"), [
+    ("def f():\n    █", "x = 1\ny = 2\n", True),       # left the block
+    ("def f():\n    █\n    return x", "x = 1\n    return x\n", True),  # repeats the suffix
+    ("def f():\n    █", "x = 1\n    y = 2\n", False),
+])
+def test_stream_stops_at_block_end(fixture: str, streamed: str, done: bool) -> None:
+    cursor = cursor_at(*at_cursor(fixture))
+    assert stop_reached(streamed, cursor, is_multiline(cursor), max_lines=8) is done

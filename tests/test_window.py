@@ -45,3 +45,29 @@ def test_an_overlong_cursor_line_is_cut_by_characters() -> None:
     line = " ".join(f"w{i}" for i in range(50))
     window = fit_window(line, "", 10, 0.25, words)
     assert line.endswith(window.prefix) and 0 < words(window.prefix) <= 10
+
+
+LONG = "\n".join(f"p{i} a b" for i in range(100)) + "\n    ret"
+
+
+def test_the_window_start_stays_put_while_typing() -> None:
+    first = fit_window(LONG, SUFFIX, 60, 0.25, words)
+    assert first.start_line > 0
+    typed = LONG
+    for extra in ["urn", " x", " +", " y"]:
+        typed += extra
+        window = fit_window(typed, SUFFIX, 60, 0.25, words, anchor=first.start_line)
+        assert window.start_line == first.start_line
+        assert typed.endswith(window.prefix)
+        assert words(window.prefix) + words(window.suffix) <= 60
+
+
+def test_a_new_start_leaves_room_to_type() -> None:
+    window = fit_window(LONG, SUFFIX, 60, 0.25, words)
+    budget = 60 - window.suffix_tokens
+    assert window.prefix_tokens <= int(budget * 0.85)
+
+
+def test_a_stale_anchor_is_replaced() -> None:
+    window = fit_window(LONG, SUFFIX, 60, 0.25, words, anchor=0)  # far too much text now
+    assert window.start_line > 0 and words(window.prefix) + words(window.suffix) <= 60

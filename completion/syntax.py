@@ -1,0 +1,56 @@
+"""Check a completion with the parser: it must not add syntax errors the text did not have."""
+
+from __future__ import annotations
+
+from tree_sitter import Node, Parser
+
+from lspilot.context.languages import parser
+
+_CLOSERS = set(")]};,")
+
+
+def errors(ts_parser: Parser, text: str) -> tuple[int, int]:
+    """How broken `text` is: (ERROR and MISSING nodes, bytes inside ERROR nodes)."""
+    root = ts_parser.parse(text.encode("utf-8")).root_node
+    if not root.has_error:
+        return (0, 0)
+    count = size = 0
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+            size += node.end_byte - node.start_byte
+        elif node.has_error:
+            stack.extend(node.children)
+    return (count, size)
+
+
+def keep_valid(language_id: str, prefix: str, completion: str, suffix: str) -> str:
+    """The longest leading part of `completion` (whole lines, or all of it) that adds no error.
+
+    Languages without a grammar pass unchanged. Errors are measured on the same window of
+    the file the model saw, so an error that was already there (the line being typed) does
+    not count against it: the completion must leave fewer error nodes, or as many covering
+    no more text.
+    """
+    ts_parser = parser(language_id)
+    if ts_parser is None or not completion:
+        return completion
+    baseline = errors(ts_parser, prefix + suffix)
+
+    def valid(candidate: str) -> bool:
+        return bool(candidate.strip()) and \
+            errors(ts_parser, prefix + candidate + suffix) <= baseline
+
+    lines = completion.split("\n")
+    for size in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:size]).rstrip()
+        # Trailing closers are the usual culprit: `x + 1))` before a `)` already there.
+        while candidate:
+            if valid(candidate):
+                return candidate
+            if candidate[-1] not in _CLOSERS:
+                break
+            candidate = candidate[:-1].rstrip()
+    return ""
