@@ -35,7 +35,7 @@ check: install
 	$(VENV)/bin/mypy
 
 bench: install
-	$(VENV)/bin/python bench/latency.py
+	$(VENV)/bin/python -m bench.latency
 
 clean:
 	rm -rf $(VENV)

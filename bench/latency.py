@@ -6,7 +6,7 @@ next to the time of one `Llama.create_completion` call on the same prompt tokens
 same number of generated tokens, in this process with the same runtime settings. Both
 sides see the same sequence of prompts, so their KV caches reuse the same prefixes.
 
-    .venv/bin/python bench/latency.py [--model NAME|PATH] [--positions 20] [--json OUT]
+    .venv/bin/python -m bench.latency [--model NAME|PATH] [--positions 20] [--json OUT]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import llama_cpp
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from bench.stats import percentile
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings
 
@@ -62,15 +63,6 @@ def cursors(count: int) -> list[tuple[str, str, int, int]]:
             edited = [*lines[:index], lines[index][:column], *lines[index + 1:]]
             found.append((name, "\n".join(edited), index, column))
     return found[:count]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 async def run(model: str, count: int) -> list[Sample]:

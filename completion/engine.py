@@ -164,7 +164,8 @@ class Engine:
         started = time.perf_counter()
         prefix, suffix = request.text[:request.offset], request.text[request.offset:]
         try:
-            hit = self.cache.lookup(request.uri, prefix, suffix)
+            hit = (self.cache.lookup(request.uri, prefix, suffix)
+                   if self.settings.completion.typed_ahead_cache else None)
             if hit is not None:
                 self.counters.cache_hits += 1
                 completion = self._cached(hit)
@@ -173,8 +174,9 @@ class Engine:
                     # A keystroke within the pause supersedes this request before any work.
                     await asyncio.sleep(self.settings.completion.debounce_ms / 1000)
                 backend = await self.ready_backend()
-                completion = await complete(request, backend, self.settings.completion,
-                                            self._anchors.get(request.uri))
+                anchor = (self._anchors.get(request.uri)
+                          if self.settings.completion.reuse_window else None)
+                completion = await complete(request, backend, self.settings.completion, anchor)
                 self._anchors[request.uri] = completion.window_start
                 self.cache.store(Shown(request.uri, prefix, suffix, completion.text))
                 self.counters.model_calls += 1

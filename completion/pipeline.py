@@ -63,7 +63,7 @@ async def complete(request: CompletionRequest, backend: Backend,
     try:
         async for piece in stream:
             raw += piece
-            if stop_reached(raw, cursor, multiline, settings.max_lines):
+            if settings.early_stop and stop_reached(raw, cursor, multiline, settings.max_lines):
                 break
     finally:
         await stream.aclose()

@@ -14,8 +14,15 @@ _BLOCK_OPENERS = (":", "{", "(", "[", "=>")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
+def inserts_lines(cursor: CursorContext) -> bool:
+    """At the start of a line that has text: the completion is whole lines put before it."""
+    return cursor.mid_line and not cursor.line_prefix.strip()
+
+
 def is_multiline(cursor: CursorContext) -> bool:
-    """Multi-line on a blank line or after a block opener; one line anywhere else."""
+    """Multi-line on a blank line, before a line's text, or after a block opener."""
+    if inserts_lines(cursor):
+        return True
     if cursor.mid_line:
         return False
     before = cursor.line_prefix.rstrip()
@@ -38,7 +45,9 @@ def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: i
     complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
     if len(lines) - 1 >= max_lines:
         return True
-    return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor.suffix)
+    if inserts_lines(cursor) and len(lines) > 1 and _repeats_suffix(lines[0], cursor):
+        return True
+    return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor)
                for line in complete)
 
 
@@ -62,6 +71,12 @@ def postprocess(middle: str, cursor: CursorContext, multiline: bool, max_lines: 
     if not text.strip() or _is_repetition(text, cursor):
         return ""
     prefix, suffix = window if window is not None else (cursor.prefix, cursor.suffix)
+    if inserts_lines(cursor):
+        # The line the cursor stands on moves down, keeping its indentation.
+        ending = "\n" + cursor.line_prefix
+        checked = keep_valid(language_id, prefix, text + ending, suffix) if language_id \
+            else text + ending
+        return checked if checked.endswith(ending) else (checked + ending if checked else "")
     return keep_valid(language_id, prefix, text, suffix) if language_id else text
 
 
@@ -103,8 +118,10 @@ def _only_closers(line: str) -> bool:
     return bool(line.strip()) and set(line.strip()) <= set(")]};,")
 
 
-def _repeats_suffix(line: str, suffix: str) -> bool:
-    following = [s.strip() for s in suffix.split("\n")[1:] if s.strip()]
+def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
+    """True when `line` is the next line of text after the cursor, written again."""
+    rest = cursor.suffix.split("\n")
+    following = [s.strip() for s in (rest if inserts_lines(cursor) else rest[1:]) if s.strip()]
     return bool(following) and line.strip() == following[0]
 
 
@@ -115,10 +132,12 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     completion (when the suffix already closes the block, the closer is cut later).
     """
     for index, line in enumerate(lines):
+        if index == 0 and not inserts_lines(cursor):
+            continue
+        if _repeats_suffix(line, cursor):
+            return lines[:index]
         if index == 0:
             continue
-        if _repeats_suffix(line, cursor.suffix):
-            return lines[:index]
         if _leaves_block(line, cursor):
             return lines[:index + 1] if _only_closers(line) else lines[:index]
     return lines

@@ -40,6 +40,12 @@ class CompletionSettings:
         1024,
         "Hard budget, in the model's own tokens, for the prompt (prefix, suffix, FIM tokens).",
         minimum=64, maximum=32768)
+    typed_ahead_cache: bool = _setting(
+        True, "Serve the rest of a shown completion, without a model call, as it is typed.")
+    reuse_window: bool = _setting(
+        True, "Keep the prompt window's start while typing, so the KV cache is reused.")
+    early_stop: bool = _setting(
+        True, "Stop generating as soon as the completion's end is known (line, block).")
     debounce_ms: int = _setting(
         50, "Pause after a keystroke before an automatic completion calls the model.",
         minimum=0, maximum=2000)
@@ -58,6 +64,8 @@ class LlamaCppSettings:
                             minimum=0, maximum=512)
     batch_size: int = _setting(512, "Tokens evaluated per batch while reading a prompt.",
                                minimum=8, maximum=8192)
+    reuse_kv_cache: bool = _setting(
+        True, "Evaluate only the prompt tokens after the part shared with the last prompt.")
 
 
 @dataclass(frozen=True)

@@ -54,4 +54,5 @@ def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     schema = flatten(json_schema())
     assert set(rows) == set(schema)
     for key, default in schema.items():
-        assert rows[key] == str(default), key
+        shown = json.dumps(default) if isinstance(default, bool) else str(default)
+        assert rows[key] == shown, key

@@ -156,3 +156,14 @@ async def test_pipeline_keeps_the_prompt_within_its_token_budget(tiny_model: Pat
     assert completion.stats.prompt_tokens <= 100
     # the budget is used (a fresh window fills 85% of it, leaving room to type)
     assert completion.stats.prompt_tokens > 70
+
+
+async def test_kv_cache_reuse_can_be_switched_off(tiny_model: Path) -> None:
+    backend = make_backend(EmbeddedConfig("tiny", tiny_model, LlamaCppSettings(
+        context_size=512, threads=1, reuse_kv_cache=False)))
+    assert isinstance(backend, LlamaCppBackend)
+    prefix = "def add(a, b):\n" + "    # comment line\n" * 20 + "    return "
+    second = GenerationStats()
+    await collect(backend, prefix, "\n")
+    await collect(backend, prefix + "a", "\n", stats=second)
+    assert second.evaluated_tokens == second.prompt_tokens

@@ -24,6 +24,7 @@ def run(fixture: str, middle: str, max_lines: int = 8) -> str:
     ("print(█)", False),
     ("x = █ + 1", False),
     ("x = 1█   \ny", False),
+    ("def f():\n█    return 1", True),   # before a line's text: whole lines go in front
 ])
 def test_multiline_only_on_blank_lines_and_after_openers(fixture: str, multiline: bool) -> None:
     assert is_multiline(cursor_at(*at_cursor(fixture))) is multiline
@@ -115,3 +116,17 @@ def test_completions_that_add_syntax_errors_are_trimmed_or_dropped(
 def test_stream_stops_at_block_end(fixture: str, streamed: str, done: bool) -> None:
     cursor = cursor_at(*at_cursor(fixture))
     assert stop_reached(streamed, cursor, is_multiline(cursor), max_lines=8) is done
+
+
+@pytest.mark.parametrize(("fixture", "middle", "expected"), [
+    # at the start of a line with text: whole lines in front of it, which keeps its place
+    ("def f(x):\n█        return y\n", "    y = x + 1\n    return y", "    y = x + 1\n"),
+    ("def f(x):\n    █return y\n", "y = x + 1\n    z = 2\n    return y",
+     "y = x + 1\n    z = 2\n    "),
+    ("def f(x):\n█    return y\n", "    y = 1", "    y = 1\n"),
+    # writing the existing line again is not a completion
+    ("def f(x):\n█    return y\n", "    return y\n", ""),
+])
+def test_lines_inserted_before_existing_text(fixture: str, middle: str, expected: str) -> None:
+    cursor = cursor_at(*at_cursor(fixture))
+    assert postprocess(middle, cursor, is_multiline(cursor), 8, "python") == expected

@@ -58,3 +58,12 @@ def test_json_schema_mirrors_the_dataclasses() -> None:
     assert schema["properties"]["models"]["properties"]["autocomplete"]["default"] == \
         "qwen2.5-coder:0.5b"
     assert schema["properties"]["logLevel"]["enum"] == ["debug", "info", "warning", "error"]
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"completion": {"earlyStop": "no"}}, "lspilot.completion.earlyStop: expected true or false"),
+    ({"llamaCpp": {"reuseKvCache": 0}}, "lspilot.llamaCpp.reuseKvCache: expected true or false"),
+])
+def test_switches_take_booleans_only(raw: dict[str, Any], message: str) -> None:
+    _, errors = parse_settings(raw)
+    assert errors and errors[0].startswith(message)

@@ -43,8 +43,10 @@ class Stopped(Exception):
 class LlamaCppBackend:
     """A GGUF model loaded by llama-cpp-python, with its detected FIM template."""
 
-    def __init__(self, name: str, llm: Any, template: FimTemplate) -> None:
+    def __init__(self, name: str, llm: Any, template: FimTemplate,
+                 reuse_kv_cache: bool = True) -> None:
         self._name = name
+        self._reuse_kv_cache = reuse_kv_cache
         self._llm = llm
         self._template = template
         self._special_ids: dict[str, int] = {}
@@ -69,7 +71,7 @@ class LlamaCppBackend:
             llm.close()
             raise BackendError(f"{config.path.name}: {exc}") from exc
         log.info("loaded %s (%s template, n_ctx=%d)", config.path, template.family, llm.n_ctx())
-        return cls(config.name, llm, template)
+        return cls(config.name, llm, template, settings.reuse_kv_cache)
 
     @property
     def name(self) -> str:
@@ -198,7 +200,7 @@ class LlamaCppBackend:
         cached = llm.input_ids[: llm.n_tokens]
         common = 0
         for a, b in zip(cached, tokens, strict=False):
-            if a != b:
+            if a != b or not self._reuse_kv_cache:
                 break
             common += 1
         llm.n_tokens = common

@@ -1,0 +1,212 @@
+"""Replay real typing through the real server and measure what a user would see.
+
+Functions from real source files (Python's standard library) lose their body, which is then
+typed again character by character at a human pace (a short gap between characters, a
+longer pause after a word and at a line end). After every keystroke the client sends
+`didChange` and an automatic `textDocument/inlineCompletion`, and cancels the previous
+request, as editors do. A suggestion is *shown* when its answer arrives before the next
+keystroke; typed characters that match the shown suggestion count as predicted.
+
+The same replay runs twice: with lspilot's defaults, and naive (no typed-ahead cache, no
+stable window, no KV-cache reuse, no early stop).
+
+    .venv/bin/python -m bench.typing [--model NAME|PATH] [--functions 3] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named after the benchmark (bench/typing.py), which shadows the standard
+# library's `typing` for scripts in this folder: drop the folder from the import path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse
+import ast
+import asyncio
+import json
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from bench.stats import percentile
+from lspilot.models.store import ModelStore
+from lspilot.settings import Settings
+
+SOURCES = [("json/decoder.py", "py_scanstring"), ("textwrap.py", "_fix_sentence_endings"),
+           ("shlex.py", "quote"), ("csv.py", "_guess_delimiter")]
+CHAR_GAP, WORD_PAUSE, LINE_PAUSE = 0.12, 0.35, 1.2
+NAIVE = {"completion": {"typedAheadCache": False, "reuseWindow": False, "earlyStop": False,
+                        "debounceMs": 0},
+         "llamaCpp": {"reuseKvCache": False}}
+
+
+@dataclass
+class Run:
+    """What one replay saw."""
+
+    keystrokes: int = 0
+    typed_chars: int = 0
+    predicted_chars: int = 0
+    shown_latencies_ms: list[float] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def tasks(count: int) -> list[tuple[str, str, int, str]]:
+    """(name, text with the body removed, offset where the body goes, the body)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    found = []
+    for name, function in SOURCES[:count]:
+        text = (stdlib / name).read_text()
+        node = next(n for n in ast.walk(ast.parse(text))
+                    if isinstance(n, ast.FunctionDef) and n.name == function)
+        lines = text.split("\n")
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            first = node.body[1]  # keep the docstring: it is part of what the user wrote
+        start = sum(len(line) + 1 for line in lines[: first.lineno - 1])
+        end_line = node.end_lineno or first.lineno
+        end = sum(len(line) + 1 for line in lines[:end_line])
+        body = text[start:end].rstrip("\n")
+        body = body[:600]  # a few lines are enough; keeps the replay minutes long
+        body = body[: body.rfind("\n")] if "\n" in body else body
+        found.append((name, text[:start] + text[end:], start, body))
+    return found
+
+
+def pause_after(char: str) -> float:
+    """How long a person waits after typing `char`."""
+    if char == "\n":
+        return LINE_PAUSE
+    if not char.isalnum() and char != "_":
+        return WORD_PAUSE
+    return CHAR_GAP
+
+
+def position(text: str, offset: int) -> types.Position:
+    """LSP position (utf-16; the sources are ASCII) of an offset."""
+    before = text[:offset]
+    return types.Position(before.count("\n"), offset - (before.rfind("\n") + 1))
+
+
+async def replay(model: Path, functions: int, naive: bool) -> Run:
+    client = LanguageClient("lspilot-typing", "1")
+    await client.start_io(sys.executable, "-m", "lspilot", "serve", "--log-level", "warning")
+    options: dict[str, Any] = {"models": {"autocomplete": str(model)}}
+    if naive:
+        options.update(NAIVE)
+    await client.initialize_async(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), initialization_options=options))
+    client.initialized(types.InitializedParams())
+    run = Run()
+    for number, (name, text, offset, body) in enumerate(tasks(functions)):
+        uri = f"file:///typing/{number}/{name}"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        version, shown = 1, ""
+        pending: tuple[str, asyncio.Future[Any]] | None = None
+        for index, char in enumerate(body):
+            if pending is not None and not pending[1].done():
+                # the editor drops the outdated request and tells the server so
+                client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
+            run.keystrokes += 1
+            run.typed_chars += 1
+            if shown.startswith(char):
+                run.predicted_chars += 1
+                shown = shown[1:]
+            else:
+                shown = ""
+            here = position(text, offset)
+            text = text[:offset] + char + text[offset:]
+            offset += 1
+            version += 1
+            end = types.Position(here.line, here.character)
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(here, end), text=char)]))
+            sent = time.perf_counter()
+            msg_id = f"{number}-{index}"
+            future = asyncio.wrap_future(client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionParams(
+                    context=types.InlineCompletionContext(
+                        types.InlineCompletionTriggerKind.Automatic),
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=position(text, offset)), msg_id=msg_id))
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+            pending = (msg_id, future)
+            gap = pause_after(char) if index + 1 < len(body) else 5.0
+            try:
+                result = await asyncio.wait_for(asyncio.shield(future), gap)
+            except Exception:  # not back in time, or cancelled by a newer keystroke
+                continue
+            finally:
+                waited = time.perf_counter() - sent
+            latency_ms = waited * 1000
+            if result is not None and result.items and result.items[0].insert_text:
+                shown = result.items[0].insert_text
+                run.shown_latencies_ms.append(latency_ms)
+            await asyncio.sleep(max(0.0, gap - waited))
+        if pending is not None and not pending[1].done():
+            client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
+    run.stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="lspilot.stats"))
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return run
+
+
+def summary(run: Run) -> dict[str, float]:
+    """The figures the issue asks for."""
+    stats = run.stats
+    calls = max(1, stats["modelCalls"])
+    return {
+        "keystrokes": run.keystrokes,
+        "shown_p50_ms": percentile(run.shown_latencies_ms, 50),
+        "shown_p95_ms": percentile(run.shown_latencies_ms, 95),
+        "shown": len(run.shown_latencies_ms),
+        "model_calls_per_100_keystrokes": 100 * stats["modelCalls"] / run.keystrokes,
+        "cache_answered_share": stats["cacheHits"] / run.keystrokes,
+        "evaluated_tokens_per_model_call": stats["evaluatedTokens"] / calls,
+        "evaluated_tokens_per_keystroke": stats["evaluatedTokens"] / run.keystrokes,
+        "predicted_chars_ratio": run.predicted_chars / max(1, run.typed_chars),
+        "server_model_latency_p50_ms": stats["latencyMsP50"],
+    }
+
+
+def main() -> None:
+    """Run both replays and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=Settings().models.autocomplete)
+    parser.add_argument("--functions", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    model = ModelStore.from_env().resolve(args.model)
+    results = {}
+    for label, naive in (("lspilot", False), ("naive", True)):
+        run = asyncio.run(replay(model, args.functions, naive))
+        results[label] = summary(run)
+        print(f"\n{label}:")
+        for key, value in results[label].items():
+            print(f"  {key:34} {value:10.3f}")
+    ours, naive_figures = results["lspilot"], results["naive"]
+    ratio = naive_figures["evaluated_tokens_per_keystroke"] / max(
+        1e-9, ours["evaluated_tokens_per_keystroke"])
+    print(f"\nprompt tokens evaluated per keystroke: {ratio:.1f}x fewer than naive (target 3x)")
+    print(f"keystrokes answered from the cache: {ours['cache_answered_share']:.0%} "
+          "(target 30% inside a suggestion)")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
