@@ -22,6 +22,20 @@ GRAMMARS: dict[str, tuple[str, str]] = {
 }
 
 
+EXTENSIONS: dict[str, str] = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
+    ".cjs": "javascript", ".jsx": "javascriptreact", ".ts": "typescript",
+    ".tsx": "typescriptreact", ".go": "go", ".rs": "rust", ".java": "java", ".c": "c",
+    ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp",
+}
+
+
+def language_id_for(path: str) -> str:
+    """The LSP language id for a file name ("" when unknown), as editors would send it."""
+    dot = path.rfind(".")
+    return EXTENSIONS.get(path[dot:].lower(), "") if dot >= 0 else ""
+
+
 @cache
 def language(language_id: str) -> Language | None:
     """The grammar for an LSP language id, or None for a language without one."""

@@ -163,6 +163,7 @@ def _complete(args: argparse.Namespace) -> int:
 
     from lspilot.completion.backends.base import BackendError, EmbeddedConfig, make_backend
     from lspilot.completion.pipeline import CompletionRequest, complete
+    from lspilot.context.languages import language_id_for
     from lspilot.settings import Settings
 
     try:
@@ -184,7 +185,7 @@ def _complete(args: argparse.Namespace) -> int:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 1
     request = CompletionRequest(uri=path.resolve().as_uri(), text=text, offset=offset,
-                                trigger="invoked")
+                                language_id=language_id_for(path.name), trigger="invoked")
 
     async def run() -> None:
         result = await complete(request, backend, settings.completion)

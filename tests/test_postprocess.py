@@ -130,3 +130,14 @@ def test_stream_stops_at_block_end(fixture: str, streamed: str, done: bool) -> N
 def test_lines_inserted_before_existing_text(fixture: str, middle: str, expected: str) -> None:
     cursor = cursor_at(*at_cursor(fixture))
     assert postprocess(middle, cursor, is_multiline(cursor), 8, "python") == expected
+
+
+@pytest.mark.parametrize(("path", "language_id"), [
+    ("a.py", "python"), ("B.TSX", "typescriptreact"), ("x.rs", "rust"), ("m.h", "c"),
+    ("README", ""), ("notes.txt", ""),
+])
+def test_language_ids_from_file_names(path: str, language_id: str) -> None:
+    from lspilot.context.languages import language, language_id_for
+
+    assert language_id_for(path) == language_id
+    assert (language(language_id) is not None) is bool(language_id)
