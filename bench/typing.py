@@ -42,7 +42,7 @@ from lspilot.settings import Settings
 
 SOURCES = [("json/decoder.py", "py_scanstring"), ("textwrap.py", "_fix_sentence_endings"),
            ("shlex.py", "quote"), ("csv.py", "_guess_delimiter")]
-CHAR_GAP, WORD_PAUSE, LINE_PAUSE = 0.12, 0.35, 1.2
+CHAR_GAP, WORD_PAUSE, LINE_PAUSE = 0.12, 0.35, 2.0
 NAIVE = {"completion": {"typedAheadCache": False, "reuseWindow": False, "earlyStop": False,
                         "debounceMs": 0},
          "llamaCpp": {"reuseKvCache": False}}
@@ -167,13 +167,14 @@ async def replay(model: Path, functions: int, naive: bool) -> Run:
 def summary(run: Run) -> dict[str, float]:
     """The figures the issue asks for."""
     stats = run.stats
-    calls = max(1, stats["modelCalls"])
+    calls = max(1, stats["modelStarts"])
     return {
         "keystrokes": run.keystrokes,
         "shown_p50_ms": percentile(run.shown_latencies_ms, 50),
         "shown_p95_ms": percentile(run.shown_latencies_ms, 95),
         "shown": len(run.shown_latencies_ms),
-        "model_calls_per_100_keystrokes": 100 * stats["modelCalls"] / run.keystrokes,
+        "model_calls_per_100_keystrokes": 100 * stats["modelStarts"] / run.keystrokes,
+        "finished_model_calls_per_100_keystrokes": 100 * stats["modelCalls"] / run.keystrokes,
         "cache_answered_share": stats["cacheHits"] / run.keystrokes,
         "evaluated_tokens_per_model_call": stats["evaluatedTokens"] / calls,
         "evaluated_tokens_per_keystroke": stats["evaluatedTokens"] / run.keystrokes,

@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from lspilot.completion.backends.base import Backend, BackendConfig, BackendError, EmbeddedConfig
+from lspilot.completion.backends.base import (
+    Backend,
+    BackendConfig,
+    BackendError,
+    EmbeddedConfig,
+    GenerationStats,
+)
 from lspilot.completion.cache import CompletionCache, Shown
 from lspilot.completion.pipeline import Completion, CompletionRequest, complete
 from lspilot.models.store import ModelError, ModelStore
@@ -54,7 +60,10 @@ class Counters:
     cancelled: int = 0
     failed: int = 0
     cache_hits: int = 0
+    model_starts: int = 0
+    """Requests that reached the model, finished or not."""
     model_calls: int = 0
+    """Requests the model finished."""
     shown: int = 0
     accepted: int = 0
     accepted_chars: int = 0
@@ -176,11 +185,17 @@ class Engine:
                 backend = await self.ready_backend()
                 anchor = (self._anchors.get(request.uri)
                           if self.settings.completion.reuse_window else None)
-                completion = await complete(request, backend, self.settings.completion, anchor)
+                work = GenerationStats()
+                self.counters.model_starts += 1
+                try:
+                    completion = await complete(request, backend, self.settings.completion,
+                                                anchor, work)
+                finally:
+                    # Cancelled requests did work too: count what the model evaluated.
+                    self.counters.evaluated_tokens += work.evaluated_tokens
                 self._anchors[request.uri] = completion.window_start
                 self.cache.store(Shown(request.uri, prefix, suffix, completion.text))
                 self.counters.model_calls += 1
-                self.counters.evaluated_tokens += completion.stats.evaluated_tokens
                 self.last = completion
         except asyncio.CancelledError:
             self.counters.cancelled += 1

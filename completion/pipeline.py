@@ -46,8 +46,12 @@ class Completion:
 
 
 async def complete(request: CompletionRequest, backend: Backend,
-                   settings: CompletionSettings, anchor: int | None = None) -> Completion:
-    """Run the whole pipeline for one cursor; `anchor` is the last window's start line."""
+                   settings: CompletionSettings, anchor: int | None = None,
+                   stats: GenerationStats | None = None) -> Completion:
+    """Run the whole pipeline for one cursor; `anchor` is the last window's start line.
+
+    `stats` is filled in as the backend works, also when the request is cancelled.
+    """
     started = time.perf_counter()
     cursor = cursor_at(request.text, request.offset)
     multiline = is_multiline(cursor)
@@ -57,7 +61,7 @@ async def complete(request: CompletionRequest, backend: Backend,
     window = fit_window(cursor.prefix, cursor.suffix, budget, settings.suffix_share,
                         backend.count_tokens, anchor)
     prompt = render(template, window.prefix, window.suffix)
-    stats = GenerationStats()
+    stats = stats if stats is not None else GenerationStats()
     raw = ""
     stream = backend.stream(prompt, GenerationParams(max_tokens=settings.max_tokens), stats)
     try:

@@ -172,7 +172,8 @@ class LlamaCppBackend:
         llm = self._llm
         started = time.perf_counter()
         stats.prompt_tokens = len(tokens)
-        stats.evaluated_tokens = self._prefill(tokens[:-1], stop) + 1
+        self._prefill(tokens[:-1], stop, stats)
+        stats.evaluated_tokens += 1
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         first = True
         for token in llm.generate(tokens, temp=params.temperature, top_k=1 if
@@ -194,8 +195,12 @@ class LlamaCppBackend:
             emit(tail)
         stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
 
-    def _prefill(self, tokens: Sequence[int], stop: threading.Event) -> int:
-        """Evaluate the prompt in chunks, reusing the KV cache's longest common prefix."""
+    def _prefill(self, tokens: Sequence[int], stop: threading.Event,
+                 stats: GenerationStats) -> None:
+        """Evaluate the prompt in chunks, reusing the KV cache's longest common prefix.
+
+        A stopped prefill keeps what it evaluated: the next prompt usually shares it.
+        """
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens]
         common = 0
@@ -207,8 +212,9 @@ class LlamaCppBackend:
         for start in range(common, len(tokens), _PREFILL_CHUNK):
             if stop.is_set():
                 raise Stopped
-            llm.eval(tokens[start:start + _PREFILL_CHUNK])
-        return len(tokens) - common
+            chunk = tokens[start:start + _PREFILL_CHUNK]
+            llm.eval(chunk)
+            stats.evaluated_tokens += len(chunk)
 
     async def aclose(self) -> None:
         """Release the model's memory once the worker is idle."""
