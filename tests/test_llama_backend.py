@@ -167,3 +167,17 @@ async def test_kv_cache_reuse_can_be_switched_off(tiny_model: Path) -> None:
     await collect(backend, prefix, "\n")
     await collect(backend, prefix + "a", "\n", stats=second)
     assert second.evaluated_tokens == second.prompt_tokens
+
+
+async def test_moving_between_two_places_reuses_each_places_prompt_state(
+        tiny_model: Path) -> None:
+    backend = load(tiny_model)
+    here = "def add(a, b):\n" + "    # here\n" * 40 + "    return "
+    there = "class Other:\n" + "    # there\n" * 40 + "    value = "
+    for text in (here, there):
+        await collect(backend, text, "\n")
+    back, again = GenerationStats(), GenerationStats()
+    await collect(backend, here + "a", "\n", stats=back)
+    await collect(backend, there + "b", "\n", stats=again)
+    assert back.evaluated_tokens < 10 < back.prompt_tokens
+    assert again.evaluated_tokens < 10 < again.prompt_tokens

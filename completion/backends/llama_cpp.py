@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import ctypes
 import logging
 import os
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
@@ -33,7 +35,26 @@ _SPECIAL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR
 _PREFILL_CHUNK = 128
 """Prompt tokens evaluated between two looks at the stop flag (~1 s on a laptop CPU)."""
 
+_SAVED_PLACES = 3
+"""Cursor places whose prompt state (KV cache) is kept besides the live one."""
+
 _DONE = object()
+
+
+@dataclass(frozen=True)
+class _SavedPrompt:
+    tokens: list[int]
+    state: bytes
+
+
+def _shared(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the common prefix of two token lists."""
+    count = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
 
 
 class Stopped(Exception):
@@ -52,6 +73,7 @@ class LlamaCppBackend:
         self._special_ids: dict[str, int] = {}
         self._stop_ids = {i for t in template.stop if (i := self.special_id(t)) is not None}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._saved: list[_SavedPrompt] = []
 
     @classmethod
     def load(cls, config: EmbeddedConfig) -> LlamaCppBackend:
@@ -194,6 +216,8 @@ class LlamaCppBackend:
         if tail := decoder.decode(b"", final=True):
             emit(tail)
         stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
+        if self._reuse_kv_cache:
+            self._save(tokens)
 
     def _prefill(self, tokens: Sequence[int], stop: threading.Event,
                  stats: GenerationStats) -> None:
@@ -202,12 +226,9 @@ class LlamaCppBackend:
         A stopped prefill keeps what it evaluated: the next prompt usually shares it.
         """
         llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b or not self._reuse_kv_cache:
-                break
-            common += 1
+        common = _shared(llm.input_ids[: llm.n_tokens], tokens) if self._reuse_kv_cache else 0
+        if self._reuse_kv_cache:
+            common = max(common, self._restore(tokens, common))
         llm.n_tokens = common
         for start in range(common, len(tokens), _PREFILL_CHUNK):
             if stop.is_set():
@@ -215,6 +236,35 @@ class LlamaCppBackend:
             chunk = tokens[start:start + _PREFILL_CHUNK]
             llm.eval(chunk)
             stats.evaluated_tokens += len(chunk)
+
+    def _save(self, prompt: Sequence[int]) -> None:
+        """Keep this place's prompt state, replacing an older state of the same place."""
+        ctx = self._llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        tokens = [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
+        same_place = [s for s in self._saved if _shared(s.tokens, prompt) * 10 >= len(prompt) * 9]
+        self._saved = [s for s in self._saved if s not in same_place][-(_SAVED_PLACES - 1):]
+        self._saved.append(_SavedPrompt(tokens, bytes(buffer)[:written]))
+
+    def _restore(self, tokens: Sequence[int], live: int) -> int:
+        """Load a saved state that shares more of `tokens` than the live one; return its share.
+
+        Moving between two places in the code then costs only the new tokens of each.
+        """
+        best = max(self._saved, key=lambda s: _shared(s.tokens, tokens), default=None)
+        if best is None or _shared(best.tokens, tokens) <= live + _PREFILL_CHUNK // 2:
+            return 0
+        llm = self._llm
+        llm._ctx.kv_cache_seq_rm(0, 0, -1)
+        data = (ctypes.c_uint8 * len(best.state)).from_buffer_copy(best.state)
+        if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, data, len(best.state), 0) == 0:
+            llm.n_tokens = 0
+            return 0
+        llm.input_ids[: len(best.tokens)] = best.tokens
+        llm.n_tokens = len(best.tokens)
+        return _shared(best.tokens, tokens)
 
     async def aclose(self) -> None:
         """Release the model's memory once the worker is idle."""
