@@ -1,0 +1,64 @@
+// Drives a real VS Code (code-server) in Chromium: open a file, type, wait for the ghost text
+// that the lspilot server produced, press Tab, save. Prints one JSON line with what it saw.
+// Usage: node ghost.mjs CONFIG.json  (url, file, keys, artifacts, timeoutMs)
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+mkdirSync(config.artifacts, { recursive: true });
+const console_ = [];
+const browser = await chromium.launchPersistentContext(config.profile, {
+  executablePath: config.chromium,
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = browser.pages()[0] ?? (await browser.newPage());
+const ready = new Promise((resolve, reject) => {
+  page.on('console', (message) => {
+    const text = message.text();
+    console_.push(text);
+    if (text.includes('lspilot: ready')) resolve(text);
+    if (text.includes('lspilot: error')) reject(new Error(`the extension reported: ${text}`));
+  });
+});
+const result = { console: console_ };
+try {
+  await page.goto(config.url);
+  await page.waitForSelector('.monaco-workbench', { timeout: config.timeoutMs });
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: config.file });
+  await row.first().click({ timeout: config.timeoutMs });
+  await page.waitForSelector('.monaco-editor .view-lines', { timeout: config.timeoutMs });
+  let timer;
+  await Promise.race([ready, new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no "lspilot: ready" from the extension')), config.timeoutMs);
+  })]);
+  clearTimeout(timer);
+  const editor = page.locator('.monaco-editor textarea').first();
+  await editor.focus();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(config.keys, { delay: 40 });
+  const typedAt = Date.now();
+  const ghost = page.locator('.ghost-text-decoration, .ghost-text').first();
+  await ghost.waitFor({ state: 'visible', timeout: config.timeoutMs });
+  result.ghostMs = Date.now() - typedAt;
+  // The first line is inline decorations (one span per token); further lines are a view zone.
+  const inline = (await page.locator('.ghost-text-decoration').allTextContents()).join('');
+  const below = await page.locator('.ghost-text .view-line').allTextContents();
+  result.ghostText = [inline, ...below].join('\n').replaceAll('\u00a0', ' ');
+  result.statusBar = (await page.locator('.statusbar').innerText()).replaceAll('\u00a0', ' ');
+  await page.screenshot({ path: join(config.artifacts, 'vscode-ghost-text.png') });
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+S');
+  await page.waitForTimeout(500);
+  result.ok = true;
+} catch (error) {
+  result.ok = false;
+  result.error = String(error);
+  await page.screenshot({ path: join(config.artifacts, 'vscode-failure.png') }).catch(() => {});
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(result) + '\n');
