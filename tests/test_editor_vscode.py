@@ -88,13 +88,30 @@ def test_the_readme_settings_snippet_uses_real_settings() -> None:
     assert set(readme_settings()) <= set(properties)
 
 
+def readme_build() -> tuple[str, str]:
+    """The README's two VS Code lines: build the .vsix, install it."""
+    block = re.search(r"```sh\n(.+?)\n```", vscode_section(), re.S)
+    assert block is not None, "the VS Code section has build commands"
+    build, install = block.group(1).splitlines()
+    return build, install
+
+
+def test_the_readme_builds_and_installs_what_the_test_installs() -> None:
+    build, install = readme_build()
+    assert build.startswith("cd editors/vscode && ") and build.endswith("npm run package")
+    assert install == "code --install-extension lspilot.vsix"
+    scripts = json.loads((EXTENSION / "package.json").read_text())["scripts"]
+    assert "-o lspilot.vsix" in scripts["package"]
+
+
 @pytest.fixture(scope="session")
 def vsix() -> Path:
-    """The extension built, unit-tested and packaged as CI does (`npm ci`, test, package)."""
+    """The extension built by the README's command; its unit tests (tsc, node --test) too."""
     need("npm", "install Node.js 20 and npm")
-    npm("ci", "--no-audit", "--no-fund")
+    build, _ = readme_build()
+    result = subprocess.run(["bash", "-c", build], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"{build}:\n{result.stdout}\n{result.stderr}"
     npm("test")
-    npm("run", "package")
     return EXTENSION / "lspilot.vsix"
 
 
@@ -143,6 +160,7 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
     }
     (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
     base = [str(CODE_SERVER), "--user-data-dir", str(data), "--extensions-dir", str(extensions)]
+    # The README's `code --install-extension lspilot.vsix`, with code-server's CLI.
     installed = subprocess.run([*base, "--install-extension", str(vsix)], env=env,
                                capture_output=True, text=True, timeout=120)
     assert installed.returncode == 0, installed.stdout + installed.stderr

@@ -14,7 +14,11 @@ if ! command -v chromium >/dev/null || ! command -v rg >/dev/null; then
         exit 0
     fi
 fi
-if [ -x node_modules/.bin/code-server ] && [ -d node_modules/playwright-core ]; then
+if ! command -v npm >/dev/null; then
+    echo "editors: npm missing (Node.js 20 is needed). The VS Code test will skip." >&2
+    exit 0
+fi
+if cmp -s package-lock.json node_modules/.lspilot-installed-lock.json; then
     exit 0
 fi
 # @vscode/ripgrep downloads rg from GitHub at install time; seed its cache with Debian's rg.
@@ -25,4 +29,5 @@ cp "$(command -v rg)" "$tmp/rg"
 tar -C "$tmp" -czf "$tmp/vscode-ripgrep-cache-1.15.11/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" rg
 # code-server's postinstall refuses root without unsafe-perm; node-pty's asks to run npx.
 TMPDIR="$tmp" npm_config_unsafe_perm=true npm_config_yes=true \
-    npm install --no-audit --no-fund --foreground-scripts --loglevel=error
+    npm ci --no-audit --no-fund --foreground-scripts --loglevel=error
+cp package-lock.json node_modules/.lspilot-installed-lock.json
