@@ -79,7 +79,11 @@ def wait_for(nvim: Any, lua: str, timeout: float) -> Any:
         value = nvim.exec_lua(f"return {lua}")
         if value:
             return value
-        assert time.monotonic() < deadline, f"timed out waiting for {lua}"
+        if time.monotonic() > deadline:
+            state = nvim.exec_lua("return require('lspilot').statusline()")
+            messages = nvim.command_output("messages")
+            raise AssertionError(f"timed out waiting for {lua}\nstate: {state}\n"
+                                 f"buffer: {nvim.current.buffer[:]}\nmessages:\n{messages}")
         time.sleep(0.01)
 
 
@@ -100,7 +104,6 @@ def test_typing_shows_the_servers_ghost_text_and_tab_accepts_it(nvim: Any) -> No
     [[_, row, col, details]] = marks
     assert (row, col) == (1, len("    return "))
     assert details["virt_text"][0][0] == ghost.split("\n")[0]
-    print(f"\nNeovim: keystroke to visible ghost text {elapsed:.0f} ms (ghost text {ghost!r})")
     assert "a + b" in ghost
     nvim.input("<Tab>")
     wait_for(nvim, "require('lspilot.ghost').visible() == nil", 5)
@@ -114,6 +117,10 @@ def test_typing_shows_the_servers_ghost_text_and_tab_accepts_it(nvim: Any) -> No
                            "table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')", 10)
     assert "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>" in shown
     assert "template: \"qwen2.5-coder\"" in shown
+    server_ms = re.search(r"^totalMs: ([\d.]+)$", shown, re.M)
+    assert server_ms is not None, shown
+    print(f"\nNeovim: keystroke to visible ghost text {elapsed:.0f} ms, of which the server's "
+          f"completion took {float(server_ms.group(1)):.0f} ms (ghost text {ghost!r})")
 
 
 def test_leaving_insert_mode_dismisses_the_ghost_text(nvim: Any) -> None:
@@ -135,3 +142,16 @@ def test_checkhealth_reports_server_model_and_path(nvim: Any) -> None:
     assert re.search(r"OK server: lspilot 0\.\d+\.\d+ \(/.+/lspilot\)", report), report
     assert "OK model: qwen2.5-coder:0.5b (cached)" in report, report
     assert "ERROR" not in report, report
+
+
+def test_model_command_switches_the_servers_model(nvim: Any, real_model: Path) -> None:
+    # Without lspilot.listModels on the server, :LspilotModel sends `models.autocomplete`.
+    wait_for(nvim, "require('lspilot').status.state == 'ready'", 120)
+    nvim.command(f"LspilotModel {real_model}")
+    wait_for(nvim, f"require('lspilot').status.model == {str(real_model)!r}", 10)
+    wait_for(nvim, "require('lspilot').status.state == 'ready'", 120)
+    assert nvim.exec_lua("return require('lspilot').statusline()") == \
+        f"lspilot {real_model.name} ready"
+    reply = nvim.exec_lua("return require('lspilot').client():request_sync("
+                          "'workspace/executeCommand', {command = 'lspilot.status'}, 5000).result")
+    assert (reply["state"], reply["model"]) == ("ready", str(real_model))

@@ -207,9 +207,14 @@ def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
                    for path in code_server["logs"].glob("**/lspilot.lspilot/*.log"))
     assert seen["ok"], (f"{seen['error']}\nscreenshot: {ARTIFACTS / 'vscode-failure.png'}\n"
                         + "\n".join(seen["console"][-30:]) + f"\nextension log:\n{logs}")
-    print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms "
+    latency = re.search(r"lspilot qwen2\.5-coder:0\.5b · (\d+) ms", seen["statusBar"])
+    assert latency is not None, f"status bar: {seen['statusBar']!r}"
+    server_ms = re.search(r"totalMs: ([\d.]+)", seen["lastCompletion"])
+    assert server_ms is not None, seen["lastCompletion"]
+    print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms; the request took "
+          f"{latency.group(1)} ms, the server's completion {float(server_ms.group(1)):.0f} ms "
           f"(ghost text {seen['ghostText']!r}; screenshot {ARTIFACTS / 'vscode-ghost-text.png'})")
-    assert "lspilot qwen2.5-coder:0.5b" in seen["statusBar"]
+    assert "<|fim_prefix|>def add(a, b):" in seen["lastCompletion"]
     assert "a + b" in seen["ghostText"]
     text = (code_server["workspace"] / "add.py").read_text()
     assert text == "def add(a, b):\n    return " + seen["ghostText"]

@@ -1,5 +1,6 @@
 // Drives a real VS Code (code-server) in Chromium: open a file, type, wait for the ghost text
-// that the lspilot server produced, press Tab, save. Prints one JSON line with what it saw.
+// that the lspilot server produced, press Tab, save, show the last prompt. Prints one JSON line
+// with what it saw.
 // Usage: node ghost.mjs CONFIG.json  (url, file, keys, artifacts, timeoutMs)
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,16 @@ try {
   await page.keyboard.press('Tab');
   await page.keyboard.press('Control+S');
   await page.waitForTimeout(500);
+  // The command palette runs the extension's "Show Prompt" command over the real server.
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
+  await page.keyboard.type('lspilot: Show Prompt of the Last Completion');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Prompt' }).first()
+    .waitFor({ timeout: config.timeoutMs });
+  await page.keyboard.press('Enter');
+  const shown = page.locator('.monaco-editor .view-lines', { hasText: 'lspilot: last completion' });
+  await shown.first().waitFor({ timeout: config.timeoutMs });
+  result.lastCompletion = (await shown.first().innerText()).replaceAll('\u00a0', ' ');
   result.ok = true;
 } catch (error) {
   result.ok = false;
