@@ -155,3 +155,18 @@ def test_model_command_switches_the_servers_model(nvim: Any, real_model: Path) -
     reply = nvim.exec_lua("return require('lspilot').client():request_sync("
                           "'workspace/executeCommand', {command = 'lspilot.status'}, 5000).result")
     assert (reply["state"], reply["model"]) == ("ready", str(real_model))
+
+
+def test_leaving_insert_mode_cancels_the_request_in_flight(nvim: Any) -> None:
+    wait_for(nvim, "require('lspilot').status.state == 'ready'", 120)
+    nvim.current.buffer[:] = ["def fibonacci(n):", "    "]
+    # A docstring is a long completion (up to maxTokens), so it is still running at <Esc>.
+    nvim.input('2GA"""')
+    wait_for(nvim, "require('lspilot.ghost').pending()", 10)
+    nvim.input("<Esc>")
+    status = "require('lspilot').client():request_sync('workspace/executeCommand', " \
+             "{command = 'lspilot.status'}, 5000).result.counters"
+    counters = wait_for(nvim, f"{status}.cancelled > 0 and {status}", 30)
+    assert counters["completed"] == 0, counters
+    assert nvim.exec_lua("return require('lspilot.ghost').visible()") is None
+    assert nvim.current.buffer[:] == ["def fibonacci(n):", '    """']

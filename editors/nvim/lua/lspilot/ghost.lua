@@ -36,6 +36,11 @@ function M.dismiss()
   clear()
 end
 
+--- Whether a request is in flight.
+function M.pending()
+  return state.request ~= nil
+end
+
 --- The suggestion shown now, or nil.
 function M.visible()
   return state.text
