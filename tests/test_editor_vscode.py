@@ -194,9 +194,10 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
 
 @pytest.mark.real_model
 def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
-        code_server: dict[str, Any], tmp_path: Path) -> None:
+        code_server: dict[str, Any], tmp_path: Path, real_model: Path) -> None:
     config = {key: code_server[key] for key in ("url", "chromium", "profile")}
-    config.update(file="add.py", keys="return ", artifacts=str(ARTIFACTS), timeoutMs=90_000)
+    config.update(file="add.py", keys="return ", artifacts=str(ARTIFACTS), timeoutMs=90_000,
+                  model=str(real_model))
     config_path = tmp_path / "e2e.json"
     config_path.write_text(json.dumps(config))
     run = subprocess.run(["node", str(E2E / "ghost.mjs"), str(config_path)], cwd=E2E,
@@ -215,6 +216,9 @@ def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
           f"{latency.group(1)} ms, the server's completion {float(server_ms.group(1)):.0f} ms "
           f"(ghost text {seen['ghostText']!r}; screenshot {ARTIFACTS / 'vscode-ghost-text.png'})")
     assert "<|fim_prefix|>def add(a, b):" in seen["lastCompletion"]
+    assert f"lspilot {real_model.name}" in seen["statusAfterSelect"], seen["statusAfterSelect"]
+    settings = json.loads((code_server["logs"].parent / "User" / "settings.json").read_text())
+    assert settings["lspilot.models.autocomplete"] == str(real_model)
     assert "a + b" in seen["ghostText"]
     text = (code_server["workspace"] / "add.py").read_text()
     assert text == "def add(a, b):\n    return " + seen["ghostText"]

@@ -26,6 +26,27 @@ const ready = new Promise((resolve, reject) => {
   });
 });
 const result = { console: console_ };
+
+/** Wait for a console line containing `text` that comes after the first `from` lines. */
+async function consoleLine(text, from) {
+  const deadline = Date.now() + config.timeoutMs;
+  while (Date.now() < deadline) {
+    const line = console_.slice(from).find((l) => l.includes(text));
+    if (line) return line;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`no console line with ${JSON.stringify(text)}`);
+}
+
+/** Run a command from the palette by its title. */
+async function runCommand(title) {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
+  await page.keyboard.type(title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first()
+    .waitFor({ timeout: config.timeoutMs });
+  await page.keyboard.press('Enter');
+}
 try {
   await page.goto(config.url);
   await page.waitForSelector('.monaco-workbench', { timeout: config.timeoutMs });
@@ -55,15 +76,25 @@ try {
   await page.keyboard.press('Control+S');
   await page.waitForTimeout(500);
   // The command palette runs the extension's "Show Prompt" command over the real server.
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
-  await page.keyboard.type('lspilot: Show Prompt of the Last Completion');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Prompt' }).first()
-    .waitFor({ timeout: config.timeoutMs });
-  await page.keyboard.press('Enter');
+  await runCommand('lspilot: Show Prompt of the Last Completion');
   const shown = page.locator('.monaco-editor .view-lines', { hasText: 'lspilot: last completion' });
   await shown.first().waitFor({ timeout: config.timeoutMs });
   result.lastCompletion = (await shown.first().innerText()).replaceAll('\u00a0', ' ');
+  // Select Model (the input-box path on a server without lspilot.listModels) sends the new
+  // model as a setting; the status bar follows the server's state.
+  let from = console_.length;
+  await runCommand('lspilot: Select Model');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(config.model);
+  await page.keyboard.press('Enter');
+  await consoleLine('lspilot: ready', from);
+  result.statusAfterSelect = (await page.locator('.statusbar').innerText()).replaceAll('\u00a0', ' ');
+  // Restart Server stops and starts the server; it reports ready again.
+  from = console_.length;
+  await runCommand('lspilot: Restart Server');
+  await consoleLine('lspilot: starting', from);
+  await consoleLine('lspilot: ready', from);
   result.ok = true;
 } catch (error) {
   result.ok = false;
