@@ -84,7 +84,14 @@ try {
   // model as a setting; the status bar follows the server's state.
   let from = console_.length;
   await runCommand('lspilot: Select Model');
-  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
+  // A server with lspilot.listModels gets a list first, whose "Other model…" leads here.
+  const box = page.locator('.quick-input-message', { hasText: 'A catalog name' });
+  const otherRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Other model' });
+  await box.or(otherRow).first().waitFor({ timeout: config.timeoutMs });
+  if (await otherRow.isVisible()) {
+    await otherRow.first().click();
+    await box.waitFor({ timeout: config.timeoutMs });
+  }
   await page.keyboard.press('Control+A');
   await page.keyboard.type(config.model);
   await page.keyboard.press('Enter');

@@ -129,14 +129,24 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
 }
 
 async function selectModel(): Promise<void> {
+  // A model picked from the server's list goes through lspilot.selectModel; a name or path
+  // that the user types is the `models.autocomplete` setting, which every server reads.
   const commands = serverCommands();
   if (commands.includes('lspilot.listModels') && commands.includes('lspilot.selectModel')) {
     const list = (await execute('lspilot.listModels')) as ModelList;
-    const choice = await vscode.window.showQuickPick(modelChoices(list), {
+    const other = {
+      label: '$(edit) Other model…', description: 'a catalog name or a .gguf path', id: '',
+      alwaysShow: true,
+    };
+    const choice = await vscode.window.showQuickPick([...modelChoices(list), other], {
       title: 'lspilot: autocomplete model',
     });
-    if (choice) await execute('lspilot.selectModel', { id: choice.id, role: 'autocomplete' });
-    return;
+    if (!choice) return;
+    if (choice.id) {
+      await execute('lspilot.selectModel', { id: choice.id, role: 'autocomplete' });
+      void pollStatus();
+      return;
+    }
   }
   const config = vscode.workspace.getConfiguration('lspilot');
   const value = await vscode.window.showInputBox({

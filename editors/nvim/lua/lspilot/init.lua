@@ -113,40 +113,54 @@ function M.select_model(name)
     vim.notify('lspilot: the server is not running', vim.log.levels.WARN)
     return
   end
-  local commands = server_commands(client)
-  local has_list = vim.tbl_contains(commands, 'lspilot.listModels')
-    and vim.tbl_contains(commands, 'lspilot.selectModel')
-  local function apply(id)
-    if not id or id == '' then
+  -- A name or path the user types is the `models.autocomplete` setting, which every server
+  -- reads; a model picked from the server's own list goes through lspilot.selectModel.
+  local function use_setting(id)
+    if not id or vim.trim(id) == '' then
       return
     end
-    if has_list then
-      execute(client, 'lspilot.selectModel', { { id = id, role = 'autocomplete' } }, function() end)
-    else
-      M.config.settings = vim.tbl_deep_extend('force', M.config.settings,
-        { models = { autocomplete = id } })
-      client.settings = { lspilot = M.config.settings }
-      client:notify('workspace/didChangeConfiguration', { settings = client.settings })
-    end
+    id = vim.trim(id)
+    M.config.settings = vim.tbl_deep_extend('force', M.config.settings,
+      { models = { autocomplete = id } })
+    client.settings = { lspilot = M.config.settings }
+    client:notify('workspace/didChangeConfiguration', { settings = client.settings })
     set_status({ state = 'loading', model = id })
     poll_status(client)
   end
+  local function ask()
+    vim.ui.input({ prompt = 'lspilot model (catalog name or .gguf path): ' }, use_setting)
+  end
   if name and name ~= '' then
-    return apply(name)
+    return use_setting(name)
   end
-  if has_list then
-    execute(client, 'lspilot.listModels', {}, function(list)
-      vim.ui.select(list.models, {
-        prompt = 'lspilot model',
-        format_item = function(m)
-          local active = m.id == list.active.autocomplete and '* ' or '  '
-          return ('%s%s  %s%s'):format(active, m.id, m.description, m.cached and '' or ' (download)')
-        end,
-      }, function(choice) apply(choice and choice.id) end)
+  local commands = server_commands(client)
+  if not (vim.tbl_contains(commands, 'lspilot.listModels')
+      and vim.tbl_contains(commands, 'lspilot.selectModel')) then
+    return ask()
+  end
+  execute(client, 'lspilot.listModels', {}, function(list)
+    local choices = vim.list_extend(vim.deepcopy(list.models), { { id = '' } })
+    vim.ui.select(choices, {
+      prompt = 'lspilot model',
+      format_item = function(m)
+        if m.id == '' then
+          return '  Other: a catalog name or a .gguf path'
+        end
+        local active = m.id == list.active.autocomplete and '* ' or '  '
+        return ('%s%s  %s%s'):format(active, m.id, m.description, m.cached and '' or ' (download)')
+      end,
+    }, function(choice)
+      if not choice then
+        return
+      elseif choice.id == '' then
+        ask()
+      else
+        execute(client, 'lspilot.selectModel', { { id = choice.id, role = 'autocomplete' } },
+          function() poll_status(client) end)
+        set_status({ state = 'loading', model = choice.id })
+      end
     end)
-  else
-    vim.ui.input({ prompt = 'lspilot model (catalog name or .gguf path): ' }, apply)
-  end
+  end)
 end
 
 --- Show the exact prompt and costs of the last completion in a scratch buffer.
