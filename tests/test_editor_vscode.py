@@ -195,7 +195,8 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
 
 @pytest.mark.real_model
 def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
-        code_server: dict[str, Any], tmp_path: Path, real_model: Path) -> None:
+        code_server: dict[str, Any], tmp_path: Path, real_model: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     config = {key: code_server[key] for key in ("url", "chromium", "profile")}
     config.update(file="add.py", keys="return ", artifacts=str(ARTIFACTS), timeoutMs=90_000,
                   model=str(real_model))
@@ -213,9 +214,11 @@ def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
     assert latency is not None, f"status bar: {seen['statusBar']!r}"
     server_ms = re.search(r"totalMs: ([\d.]+)", seen["lastCompletion"])
     assert server_ms is not None, seen["lastCompletion"]
-    print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms; the request took "
-          f"{latency.group(1)} ms, the server's completion {float(server_ms.group(1)):.0f} ms "
-          f"(ghost text {seen['ghostText']!r}; screenshot {ARTIFACTS / 'vscode-ghost-text.png'})")
+    with capsys.disabled():  # the figure belongs in the CI log, not only under -s
+        print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms; the request "
+              f"took {latency.group(1)} ms, the server's completion "
+              f"{float(server_ms.group(1)):.0f} ms (ghost {seen['ghostText']!r}; screenshot "
+              f"{ARTIFACTS / 'vscode-ghost-text.png'})")
     assert "<|fim_prefix|>def add(a, b):" in seen["lastCompletion"]
     assert f"lspilot {real_model.name}" in seen["statusAfterSelect"], seen["statusAfterSelect"]
     settings = json.loads((code_server["logs"].parent / "User" / "settings.json").read_text())
