@@ -52,20 +52,22 @@ async function execute(command: string, ...args: unknown[]): Promise<unknown> {
   return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
 }
 
+type StatusReply = Pick<Status, 'state' | 'model' | 'template'>;
+
 /** Ask `lspilot.status` until the model is ready or failed (servers without `lspilot/status`). */
 async function pollStatus(): Promise<void> {
   if (polling) return;
   polling = true;
   try {
     while (client?.state === ClientState.Running && !serverNotifies) {
-      const reply = (await execute('lspilot.status')) as { state: Status['state']; model: string; template: string | null };
+      const reply = (await execute('lspilot.status')) as StatusReply;
       if (serverNotifies) break;
       show({ ...status, state: reply.state, model: reply.model, template: reply.template });
       if (reply.state === 'ready' || reply.state === 'error') break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } catch (error) {
-    output.info(`status poll: ${String(error)}`);
+    output.warn(`status poll: ${String(error)}`);
   } finally {
     polling = false;
   }
@@ -179,7 +181,8 @@ async function showLastPrompt(): Promise<void> {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel('lspilot', { log: true });
-  statusItem = vscode.window.createStatusBarItem('lspilot.status', vscode.StatusBarAlignment.Right, 100);
+  const right = vscode.StatusBarAlignment.Right;
+  statusItem = vscode.window.createStatusBarItem('lspilot.status', right, 100);
   statusItem.name = 'lspilot';
   statusItem.command = 'lspilot.editor.selectModel';
   statusItem.show();
