@@ -31,6 +31,8 @@ E2E = EXTENSION / "e2e"
 ARTIFACTS = ROOT / "editors" / "artifacts"
 README = (ROOT / "README.md").read_text()
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
+# Regenerates the contributed settings from the server's schema (as for the golden prompts).
+UPDATE = os.environ.get("LSPILOT_UPDATE_GOLDEN") == "1"
 
 
 def vscode_section() -> str:
@@ -59,28 +61,32 @@ def npm(*args: str, cwd: Path = EXTENSION) -> None:
     assert result.returncode == 0, f"npm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
 
 
-def flatten(schema: dict[str, Any], prefix: str = "lspilot.") -> dict[str, Any]:
+def contributed(schema: dict[str, Any], prefix: str = "lspilot.") -> dict[str, Any]:
+    """The VS Code settings that mirror the server's schema, as package.json declares them."""
     keys: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
         if prop.get("type") == "object":
-            keys.update(flatten(prop, f"{prefix}{name}."))
-        else:
-            keys[f"{prefix}{name}"] = prop
+            keys.update(contributed(prop, f"{prefix}{name}."))
+            continue
+        keys[f"{prefix}{name}"] = {
+            **{field: prop[field] for field in ("type", "default", "minimum", "maximum", "enum")
+               if field in prop},
+            "markdownDescription": prop["description"]}
     return keys
 
 
 def test_contributed_settings_mirror_the_server_schema() -> None:
-    properties = json.loads((EXTENSION / "package.json").read_text())[
-        "contributes"]["configuration"]["properties"]
-    client_only = {key for key in properties if key.startswith("lspilot.server.")}
-    assert client_only == {"lspilot.server.path", "lspilot.server.args"}
-    server = flatten(json_schema())
-    assert set(properties) - client_only == set(server)
-    for key, prop in server.items():
-        mine = properties[key]
-        for field in ("type", "default", "minimum", "maximum", "enum"):
-            assert mine.get(field) == prop.get(field), (key, field)
-        assert mine["markdownDescription"] == prop["description"], key
+    path = EXTENSION / "package.json"
+    package = json.loads(path.read_text())
+    properties = package["contributes"]["configuration"]["properties"]
+    client_only = {key: prop for key, prop in properties.items()
+                   if key.startswith("lspilot.server.")}
+    assert set(client_only) == {"lspilot.server.path", "lspilot.server.args"}
+    expected = {**client_only, **contributed(json_schema())}
+    if UPDATE:
+        package["contributes"]["configuration"]["properties"] = expected
+        path.write_text(json.dumps(package, indent=2) + "\n")
+    assert properties == expected, "run with LSPILOT_UPDATE_GOLDEN=1 to update package.json"
 
 
 def test_the_readme_settings_snippet_uses_real_settings() -> None:
