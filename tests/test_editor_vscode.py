@@ -86,6 +86,7 @@ def test_contributed_settings_mirror_the_server_schema() -> None:
     if UPDATE:
         package["contributes"]["configuration"]["properties"] = expected
         path.write_text(json.dumps(package, indent=2) + "\n")
+        properties = expected
     assert properties == expected, "run with LSPILOT_UPDATE_GOLDEN=1 to update package.json"
 
 
