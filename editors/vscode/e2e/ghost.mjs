@@ -70,8 +70,12 @@ try {
   const inline = (await page.locator('.ghost-text-decoration').allTextContents()).join('');
   const below = await page.locator('.ghost-text .view-line').allTextContents();
   result.ghostText = [inline, ...below].join('\n').replaceAll('\u00a0', ' ');
-  result.statusBar = (await page.locator('.statusbar').innerText()).replaceAll('\u00a0', ' ');
   await page.screenshot({ path: join(config.artifacts, 'vscode-ghost-text.png') });
+  // The latency can reach the status bar a little after the ghost text (lspilot/status is
+  // throttled to one a second).
+  const latency = page.locator('.statusbar', { hasText: /lspilot .+ · \d+ ms/ });
+  await latency.waitFor({ timeout: 10_000 });
+  result.statusBar = (await latency.innerText()).replaceAll('\u00a0', ' ');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Control+S');
   await page.waitForTimeout(500);
