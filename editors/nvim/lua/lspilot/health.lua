@@ -57,27 +57,35 @@ function M.check()
     else
       vim.health.error('model: ' .. model .. ' is not a readable file')
     end
-  else
-    local list, list_err = run(vim.list_extend(vim.deepcopy(base), { 'models', 'list' }))
-    if not list then
-      vim.health.error('model: `lspilot models list` failed: ' .. list_err)
+    return
+  end
+  local backend = model and (model:match('^(ollama):') or model:match('^(openai):')
+    or model:match('^(llama%-server):'))
+  if backend then
+    vim.health.info('model: ' .. model .. ' runs on ' .. backend .. '; not checked here')
+    return
+  end
+  local list, list_err = run(vim.list_extend(vim.deepcopy(base), { 'models', 'list' }))
+  if not list then
+    vim.health.error('model: `lspilot models list` failed: ' .. list_err)
+    return
+  end
+  -- Without a setting: the model chosen with `lspilot models use`, else the catalog default.
+  model = model or list:match('\nautocomplete: (%S+)')
+  for line in vim.gsplit(list, '\n') do
+    local name = line:match('^(%S+)')
+    if (model and name == model) or (not model and line:find('(default)', 1, true)) then
+      if line:find(' cached ', 1, true) then
+        vim.health.ok('model: ' .. name .. ' (cached)')
+      else
+        vim.health.warn('model: ' .. name .. ' is not downloaded yet; the server fetches it '
+          .. 'on first start', { 'lspilot models pull ' .. name })
+      end
       return
     end
-    for line in vim.gsplit(list, '\n') do
-      local name = line:match('^(%S+)')
-      if (model and name == model) or (not model and line:find('(default)', 1, true)) then
-        if line:find(' cached ', 1, true) then
-          vim.health.ok('model: ' .. name .. ' (cached)')
-        else
-          vim.health.warn('model: ' .. name .. ' is not downloaded yet; the server fetches it '
-            .. 'on first start', { 'lspilot models pull ' .. name })
-        end
-        return
-      end
-    end
-    vim.health.error('model: ' .. tostring(model) .. ' is not in the catalog',
-      { 'see `lspilot models list`, or set a .gguf path' })
   end
+  vim.health.error('model: ' .. tostring(model) .. ' is not in the catalog',
+    { 'see `lspilot models list`, or set a .gguf path' })
 end
 
 return M
