@@ -222,8 +222,8 @@ def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
     server_ms = re.search(r"totalMs: ([\d.]+)", seen["lastCompletion"])
     assert server_ms is not None, seen["lastCompletion"]
     with capsys.disabled():  # the figure belongs in the CI log, not only under -s
-        print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms; the request "
-              f"took {latency.group(1)} ms, the server's completion "
+        print(f"\nVS Code: keystroke to visible ghost text {seen['ghostMs']} ms; status bar "
+              f"latency {latency.group(1)} ms, the server's completion "
               f"{float(server_ms.group(1)):.0f} ms (ghost {seen['ghostText']!r}; screenshot "
               f"{ARTIFACTS / 'vscode-ghost-text.png'})")
     assert "<|fim_prefix|>def add(a, b):" in seen["lastCompletion"]
