@@ -39,3 +39,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV)
+
+# The editor tests (tests/test_editor_*.py) drive a real VS Code: Chromium and ripgrep from
+# Debian, code-server and playwright-core from npm. Neovim comes with the test extras.
+.PHONY: editors
+editors:
+	editors/vscode/e2e/setup.sh
+test: editors
