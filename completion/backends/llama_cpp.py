@@ -19,6 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+# llama.cpp's OpenMP threads spin between tokens by default; beside an editor, a compiler
+# or a second model that burns the cores they share. Read by libgomp when llama_cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import llama_cpp
 
 from lspilot.completion.backends.base import (
@@ -191,8 +195,16 @@ class LlamaCppBackend:
     def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
                          stats: GenerationStats, stop: threading.Event,
                          emit: Callable[[object], None]) -> None:
-        llm = self._llm
         started = time.perf_counter()
+        try:
+            self._run(tokens, params, stats, stop, emit, started)
+        finally:
+            if stats.prompt_ms:
+                stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
+
+    def _run(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
+             stop: threading.Event, emit: Callable[[object], None], started: float) -> None:
+        llm = self._llm
         stats.prompt_tokens = len(tokens)
         self._prefill(tokens[:-1], stop, stats)
         stats.evaluated_tokens += 1
@@ -215,7 +227,6 @@ class LlamaCppBackend:
                 break
         if tail := decoder.decode(b"", final=True):
             emit(tail)
-        stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
         if self._reuse_kv_cache:
             self._save(tokens)
 
