@@ -44,8 +44,8 @@ async def test_initialize_advertises_what_editors_need(client: LanguageClient) -
     assert caps.inline_completion_provider is not None
     assert caps.completion_provider is not None
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
-    assert list(caps.execute_command_provider.commands) == ["lspilot.lastCompletion",
-                                                           "lspilot.status"]
+    assert list(caps.execute_command_provider.commands) == [
+        "lspilot.lastCompletion", "lspilot.status", "lspilot.listModels", "lspilot.selectModel"]
     general = client.capabilities.general
     neovim = bool(general and general.position_encodings)  # only Neovim sends encodings
     assert caps.position_encoding == ("utf-8" if neovim else "utf-16")
