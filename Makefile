@@ -36,6 +36,7 @@ check: install
 
 bench: install
 	$(VENV)/bin/python bench/latency.py
+	$(VENV)/bin/python bench/backends.py
 
 clean:
 	rm -rf $(VENV)

@@ -39,6 +39,13 @@ def test_the_settings_example_is_valid() -> None:
     assert errors == [] and settings.models.autocomplete == "qwen2.5-coder:1.5b"
 
 
+def test_every_settings_example_is_valid() -> None:
+    examples = re.findall(r"```json\n(.+?)\n```", README, re.S)
+    assert len(examples) >= 2
+    for example in examples:
+        assert parse_settings(json.loads(example))[1] == [], example
+
+
 def flatten(schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     keys: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
