@@ -89,7 +89,9 @@ def start_server(path: Path, alias: str, port: int, threads: int) -> subprocess.
     config = {"host": "127.0.0.1", "port": port, "models": [{
         "model": str(path), "model_alias": alias, "n_ctx": runtime.context_size,
         "n_batch": runtime.batch_size, "n_threads": threads, "n_threads_batch": threads,
-        "verbose": False}]}
+        # The server's default (logits_all=true, for logprobs) computes the vocabulary's
+        # logits for every prompt token: 40% slower prompts here. Completions need none.
+        "logits_all": False, "verbose": False}]}
     config_file = Path(tempfile.mkstemp(suffix=".json")[1])
     config_file.write_text(json.dumps(config))
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file",
