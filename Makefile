@@ -36,6 +36,7 @@ check: install
 
 bench: install
 	$(VENV)/bin/python -m bench.latency
+	$(VENV)/bin/python -m bench.backends
 
 clean:
 	rm -rf $(VENV)

@@ -15,13 +15,13 @@ from lspilot.completion.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
-    EmbeddedConfig,
     GenerationStats,
 )
 from lspilot.completion.cache import CompletionCache, Shown
 from lspilot.completion.pipeline import Completion, CompletionRequest, complete
+from lspilot.models.roles import backend_config, parse_model_id
 from lspilot.models.store import ModelError, ModelStore
-from lspilot.settings import LlamaCppSettings, Settings, json_key
+from lspilot.settings import LlamaCppSettings, ServersSettings, Settings, json_key
 from lspilot.templates import Prompt
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,23 @@ class ModelTarget:
     """What the current model was loaded from; a settings change that alters it reloads."""
 
     name: str
-    llama_cpp: LlamaCppSettings
+    llama_cpp: LlamaCppSettings | None
+    servers: ServersSettings | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> ModelTarget:
+        """The autocomplete target; only the settings of its own kind of backend count."""
+        name = settings.models.autocomplete
+        try:
+            embedded = parse_model_id(name).backend == "embedded"
+        except ModelError:
+            embedded = False
+        return cls(name, settings.llama_cpp if embedded else None,
+                   None if embedded else settings.servers)
+
+
+RETRY_SECONDS = 5.0
+"""How often a server that could not be reached is tried again, on a completion request."""
 
 
 Loader = Callable[[BackendConfig], Backend]
@@ -86,6 +102,9 @@ class Engine:
         self._loading: asyncio.Task[None] | None = None
         self._load_lock = asyncio.Lock()
         self._error: str | None = None
+        self._attempted = 0.0
+        self._settled: ModelTarget | None = None
+        """The target whose load finished last (before the events about it are sent)."""
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.last: Completion | None = None
         self.counters = Counters()
@@ -98,11 +117,17 @@ class Engine:
     @property
     def state(self) -> str:
         """`loading`, `ready`, `error` or `idle`."""
-        if self._loading is not None and not self._loading.done():
+        if (self._loading is not None and not self._loading.done()
+                and self._settled != self._target):
             return "loading"
         if self._error is not None:
             return "error"
         return "ready" if self._backend is not None else "idle"
+
+    @property
+    def error(self) -> str | None:
+        """Why the configured model is not serving, if it failed."""
+        return self._error
 
     @property
     def backend(self) -> Backend | None:
@@ -112,14 +137,15 @@ class Engine:
     def apply_settings(self, settings: Settings, *, load: bool = True) -> None:
         """Take new settings; start loading another model when they name one."""
         self.settings = settings
-        target = ModelTarget(settings.models.autocomplete, settings.llama_cpp)
+        target = ModelTarget.of(settings)
         if load and target != self._target:
             self.start_loading()
 
     def start_loading(self) -> asyncio.Task[None]:
         """Load the configured model in the background (the old one serves meanwhile)."""
-        target = ModelTarget(self.settings.models.autocomplete, self.settings.llama_cpp)
+        target = ModelTarget.of(self.settings)
         self._target = target
+        self._attempted = time.monotonic()
         self._loading = asyncio.create_task(self._load(target))
         return self._loading
 
@@ -139,27 +165,41 @@ class Engine:
 
         try:
             self._events.loading(name, 0, 0, f"preparing {name}")
-            path = await asyncio.to_thread(self._store.resolve, name, progress)
-            self._events.loading(name, 0, 0, f"loading {path.name}")
-            config = EmbeddedConfig(name=name, path=path, llama_cpp=target.llama_cpp)
+            config = await asyncio.to_thread(
+                backend_config, name, self.settings.llama_cpp, self.settings.servers,
+                self._store, progress)
+            where = getattr(config, "path", None)
+            self._events.loading(name, 0, 0, f"loading {where.name}" if where else
+                                 f"connecting to {name}")
             backend = await asyncio.to_thread(self._loader, config)
         except (ModelError, BackendError) as exc:
+            self._settled = target
             self._error = f"{name}: {exc}"
             log.error("model %s failed: %s", name, exc)
             self._events.failed(name, str(exc))
             return
         old, self._backend, self._error = self._backend, backend, None
+        self._settled = target
         self._events.loaded(name, backend.template.family)
         if old is not None:
             await old.aclose()
 
     async def ready_backend(self) -> Backend:
         """The backend, waiting for a load in progress; raises when none can serve."""
+        if self._should_retry():
+            self.start_loading()
         if self._loading is not None and not self._loading.done():
             await asyncio.shield(self._loading)
         if self._backend is None:
             raise BackendError(self._error or "no model is loaded")
         return self._backend
+
+    def _should_retry(self) -> bool:
+        # A server that was down when we connected may be back: try again now and then.
+        target = self._target
+        return (self._error is not None and target is not None and target.servers is not None
+                and (self._loading is None or self._loading.done())
+                and time.monotonic() - self._attempted >= RETRY_SECONDS)
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Complete at a cursor; a newer request for the same document cancels this one."""

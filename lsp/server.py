@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import uuid
 from collections.abc import Generator
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -18,13 +18,17 @@ from lspilot.completion.backends.base import BackendError
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger
 from lspilot.lsp.documents import Documents, Span
+from lspilot.lsp.status import StatusReporter
 from lspilot.lsp.text import offset_at, units
-from lspilot.models.store import ModelStore
+from lspilot.models.listing import list_models
+from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
+from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("lspilot.lastCompletion", "lspilot.status", "lspilot.accept", "lspilot.stats")
+COMMANDS = ("lspilot.lastCompletion", "lspilot.status", "lspilot.accept", "lspilot.stats",
+            "lspilot.listModels", "lspilot.selectModel")
 
 
 class LspilotProtocol(LanguageServerProtocol):
@@ -74,17 +78,20 @@ class LspEvents:
         self._last = (percent, message)
         if self._created is None:
             self._begin(model)
+            self._ls.status.changed()
         self._after_created(lambda token: self._ls.progress(types.ProgressParams(
             token, types.WorkDoneProgressReport(message=message, percentage=percent))))
 
     def loaded(self, model: str, template: str) -> None:
         """End the progress."""
         self._end(f"{model} ready ({template})")
+        self._ls.status.changed()
 
     def failed(self, model: str, error: str) -> None:
         """End the progress and tell the user, once per distinct error."""
         self._end(f"{model} failed")
         self._ls.show_once(types.MessageType.Error, f"lspilot: {error}")
+        self._ls.status.changed()
 
     def _begin(self, model: str) -> None:
         loop = asyncio.get_running_loop()
@@ -138,7 +145,13 @@ class LspilotServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents = Documents()
         self.forced_model = forced_model
-        self.engine = Engine(self._with_forced_model(Settings()), store, LspEvents(self))
+        self.store = store
+        # Precedence: lspilot.selectModel > --model > the editor's settings > `models use`.
+        self.base_settings = RoleFile.in_store(store).apply(Settings())
+        self.configured = self.base_settings
+        self.selected: dict[Role, str] = {}
+        self.engine = Engine(self._effective(self.base_settings), store, LspEvents(self))
+        self.status = StatusReporter(self.engine, self.protocol.notify)
         self._shown: set[str] = set()
         self._held_messages: list[tuple[types.MessageType, str]] = []
         self.initialized = False
@@ -182,6 +195,10 @@ class LspilotServer(LanguageServer):
             return
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
+    def forget_shown(self, message: str) -> None:
+        """Let `message` be shown again (its cause went away)."""
+        self._shown.discard(message)
+
     def release_held_messages(self) -> None:
         """Send the messages that arrived before `initialized`."""
         self.initialized = True
@@ -191,18 +208,29 @@ class LspilotServer(LanguageServer):
 
     def apply_settings(self, raw: Any, *, load: bool = True) -> None:
         """Parse settings from the client; report bad keys; apply the rest live."""
-        settings, errors = parse_settings(raw)
+        settings, errors = parse_settings(raw, self.base_settings)
         for error in errors:
             self.show_once(types.MessageType.Warning, f"lspilot settings: {error}")
-        settings = self._with_forced_model(settings)
+        for role in list(self.selected):
+            if getattr(settings.models, role) != getattr(self.configured.models, role):
+                del self.selected[role]  # the user changed the setting itself: it wins again
+        self.configured = settings
+        settings = self._effective(settings)
         logging.getLogger("lspilot").setLevel(settings.log_level.upper())
         self.engine.apply_settings(settings, load=load)
 
-    def _with_forced_model(self, settings: Settings) -> Settings:
-        if self.forced_model is None:
-            return settings
-        return dataclasses.replace(settings, models=dataclasses.replace(
-            settings.models, autocomplete=self.forced_model))
+    def select_model(self, role: Role, model_id: str) -> None:
+        """Serve `role` with `model_id` from now on (loading it in the background)."""
+        self.selected[role] = model_id
+        self.engine.apply_settings(self._effective(self.configured))
+        self.status.changed()
+
+    def _effective(self, settings: Settings) -> Settings:
+        if self.forced_model is not None:
+            settings = with_role(settings, "autocomplete", self.forced_model)
+        for role, model_id in self.selected.items():
+            settings = with_role(settings, role, model_id)
+        return settings
 
 
 def to_completion_request(ls: LspilotServer, uri: str, position: types.Position,
@@ -281,10 +309,33 @@ def completion_summary(completion: Completion | None) -> dict[str, Any] | None:
 
 async def _run_completion(ls: LspilotServer, request: CompletionRequest) -> Completion | None:
     try:
-        return await ls.engine.complete(request)
+        completion = await ls.engine.complete(request)
     except BackendError as exc:
         ls.show_once(types.MessageType.Error, f"lspilot: {exc}")
+        ls.status.completed(None, str(exc))
         return None
+    if ls.status.problem is not None:
+        # Recovered: the same failure, if it comes back, is worth telling again.
+        ls.forget_shown(f"lspilot: {ls.status.problem}")
+    ls.status.completed(completion)
+    return completion
+
+
+def parse_selection(arguments: Any) -> tuple[Role, str]:
+    """`lspilot.selectModel`'s one argument `{"id": str, "role": "autocomplete"|"edit"}`."""
+    if not (isinstance(arguments, list | tuple) and len(arguments) == 1
+            and isinstance(arguments[0], dict)):
+        raise ValueError('expected one argument {"id": ..., "role": ...}')
+    model_id, role = arguments[0].get("id"), arguments[0].get("role", "autocomplete")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise ValueError(f"id must be a model id, got {model_id!r}")
+    try:
+        parse_model_id(model_id)
+    except ModelError as exc:
+        raise ValueError(str(exc)) from exc
+    return role, model_id
 
 
 def create_server(store: ModelStore, forced_model: str | None = None) -> LspilotServer:
@@ -381,9 +432,35 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         backend = ls.engine.backend
         return {"state": ls.engine.state, "model": ls.engine.settings.models.autocomplete,
                 "template": backend.template.family if backend else None,
-                "version": __version__, "counters": ls.engine.stats()}
+                "version": __version__, "counters": ls.engine.stats(),
+                "rssBytes": resident_bytes()}
+
+    @server.command("lspilot.listModels")
+    async def list_models_command(ls: LspilotServer) -> dict[str, Any]:
+        return await list_models(ls.engine.settings, ls.store)
+
+    @server.command("lspilot.selectModel")
+    def select_model(ls: LspilotServer, *arguments: Any) -> dict[str, Any]:
+        try:
+            role, model_id = parse_selection(arguments)
+        except ValueError as exc:
+            raise JsonRpcInvalidParams(f"lspilot.selectModel: {exc}") from None
+        ls.select_model(role, model_id)
+        models = ls.engine.settings.models
+        return {"autocomplete": models.autocomplete, "edit": models.edit or None}
 
     return server
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux), to watch a model switch give memory back."""
+    try:
+        for line in open("/proc/self/status").read().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _supports_pull(ls: LspilotServer) -> bool:

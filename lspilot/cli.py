@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     pull = model_commands.add_parser("pull", help="fetch and verify a catalog model")
     pull.add_argument("name", choices=sorted(CATALOG))
     pull.set_defaults(run=_models_pull)
+    use = model_commands.add_parser(
+        "use", help="fetch, check and choose a model for a role (the default of `serve`)")
+    use.add_argument("model", metavar="ID", help="catalog name, .gguf path or BACKEND:MODEL")
+    use.add_argument("--role", choices=["autocomplete", "edit"], default="autocomplete")
+    use.set_defaults(run=_models_use)
     return parser
 
 
@@ -161,9 +166,10 @@ def cursor_offset(text: str, line: int, column: int) -> int:
 def _complete(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from lspilot.completion.backends.base import BackendError, EmbeddedConfig, make_backend
+    from lspilot.completion.backends.base import BackendError, make_backend
     from lspilot.completion.pipeline import CompletionRequest, complete
     from lspilot.context.languages import language_id_for
+    from lspilot.models.roles import RoleFile, backend_config
     from lspilot.settings import Settings
 
     try:
@@ -173,14 +179,15 @@ def _complete(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 2
-    settings = Settings()
+    store = ModelStore.from_env()
+    settings = RoleFile.in_store(store).apply(Settings())
     if args.max_tokens:
         settings = dataclasses.replace(settings, completion=dataclasses.replace(
             settings.completion, max_tokens=args.max_tokens))
     name = args.model or settings.models.autocomplete
-    model_path = ModelStore.from_env().resolve(name, ProgressBar())
     try:
-        backend = make_backend(EmbeddedConfig(name, model_path, settings.llama_cpp))
+        backend = make_backend(backend_config(name, settings.llama_cpp, settings.servers, store,
+                                              ProgressBar()))
     except BackendError as exc:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 1
@@ -204,12 +211,39 @@ def _complete(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
+    from lspilot.models.roles import RoleFile
+
     store = ModelStore.from_env()
     for spec in CATALOG.values():
         state = "cached" if store.is_cached(spec) else "not downloaded"
         default = " (default)" if spec.name == DEFAULT_MODEL else ""
         print(f"{spec.name:22} {spec.size / 1e6:7,.0f} MB  {state:15} {spec.description}{default}")
     print(f"cache: {store.home / 'models'}")
+    for role, model_id in RoleFile.in_store(store).read().items():
+        print(f"{role}: {model_id}")
+    return 0
+
+
+def _models_use(args: argparse.Namespace) -> int:
+    """Fetch the model, check it fits and loads (or that its server serves it), then keep it."""
+    from lspilot.completion.backends.base import BackendError, make_backend
+    from lspilot.models.roles import RoleFile, backend_config
+    from lspilot.settings import Settings
+
+    store = ModelStore.from_env()
+    settings = Settings()
+    config = backend_config(args.model, settings.llama_cpp, settings.servers, store,
+                            ProgressBar())
+    print(f"loading {args.model} ...", file=sys.stderr)
+    try:
+        backend = make_backend(config)
+    except BackendError as exc:
+        print(f"lspilot: {exc}", file=sys.stderr)
+        return 1
+    template = backend.template.family
+    asyncio.run(backend.aclose())
+    RoleFile.in_store(store).write(args.role, args.model)
+    print(f"{args.role}: {args.model} ({template} template)")
     return 0
 
 

@@ -12,13 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from lspilot.templates.fim import TEMPLATES
+
 DEFAULT_MODEL = "qwen2.5-coder:0.5b"
 
 
 def _setting(default: Any, doc: str, *, minimum: float | None = None,
-             maximum: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
+             maximum: float | None = None, choices: tuple[str, ...] | None = None,
+             may_be_empty: bool = False) -> Any:
     return field(default=default, metadata={"doc": doc, "minimum": minimum,
-                                            "maximum": maximum, "choices": choices})
+                                            "maximum": maximum, "choices": choices,
+                                            "may_be_empty": may_be_empty})
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,10 @@ class ModelsSettings:
     """Which model serves each role."""
 
     autocomplete: str = _setting(
-        DEFAULT_MODEL, "Catalog name (see `lspilot models list`) or path to a .gguf file.")
+        DEFAULT_MODEL, "Catalog name (see `lspilot models list`), path to a .gguf file, "
+        "or BACKEND:MODEL on a server (llama-server:, ollama:, openai:).")
+    edit: str = _setting("", "Model for edits, written like `autocomplete`; empty: none yet.",
+                         may_be_empty=True)
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,37 @@ class LlamaCppSettings:
 
 
 @dataclass(frozen=True)
+class ServersSettings:
+    """Inference servers that BACKEND:MODEL ids run on."""
+
+    llama_server_url: str = _setting("http://127.0.0.1:8080", "llama.cpp server (llama-server).")
+    llama_server_endpoint: str = _setting(
+        "infill", "`infill`: the server applies the model's FIM template; `completion`: ours.",
+        choices=("infill", "completion"))
+    ollama_url: str = _setting("http://127.0.0.1:11434", "Ollama.")
+    ollama_keep_alive: str = _setting("30m", "How long Ollama keeps the model loaded.")
+    openai_url: str = _setting("http://127.0.0.1:8000/v1",
+                               "OpenAI-compatible API base (vLLM, SGLang, LM Studio, ...).")
+    openai_api_key_env: str = _setting(
+        "OPENAI_API_KEY", "Environment variable holding the API key (never logged).")
+    template: str = _setting("qwen2.5-coder", "FIM template for raw prompts sent to servers.",
+                             choices=tuple(t.family for t in TEMPLATES))
+    context_size: int = _setting(4096, "Context window of the server's model, in tokens.",
+                                 minimum=256, maximum=131072)
+    connect_timeout: float = _setting(2.0, "Seconds to wait for a connection.",
+                                      minimum=0.1, maximum=60.0)
+    read_timeout: float = _setting(30.0, "Seconds to wait for the next piece of an answer.",
+                                   minimum=0.5, maximum=600.0)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can configure, with defaults."""
 
     models: ModelsSettings = field(default_factory=ModelsSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     llama_cpp: LlamaCppSettings = field(default_factory=LlamaCppSettings)
+    servers: ServersSettings = field(default_factory=ServersSettings)
     log_level: str = _setting("info", "Log level of the server's stderr log.",
                               choices=("debug", "info", "warning", "error"))
 
@@ -140,7 +172,7 @@ def _check_value(f: dataclasses.Field[Any], current: Any, value: Any) -> str | N
         return f"must be at most {meta['maximum']}, got {value!r}"
     if meta.get("choices") and value not in meta["choices"]:
         return f"must be one of {', '.join(meta['choices'])}, got {value!r}"
-    if expected is str and not value.strip():
+    if expected is str and not value.strip() and not meta.get("may_be_empty"):
         return "must not be empty"
     return None
 

@@ -44,3 +44,11 @@ def real_model() -> Path:
     if os.environ.get("LSPILOT_SKIP_REAL_MODEL"):
         pytest.skip("LSPILOT_SKIP_REAL_MODEL is set")
     return ModelStore.from_env().fetch(CATALOG["qwen2.5-coder:0.5b"])
+
+
+@pytest.fixture(scope="session")
+def real_model_1_5b() -> Path:
+    """The real Qwen2.5-Coder 1.5B (fetched once into the user's cache, sha256-verified)."""
+    if os.environ.get("LSPILOT_SKIP_REAL_MODEL"):
+        pytest.skip("LSPILOT_SKIP_REAL_MODEL is set")
+    return ModelStore.from_env().fetch(CATALOG["qwen2.5-coder:1.5b"])

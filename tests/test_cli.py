@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from lspilot import __version__
 from lspilot.cli import cursor_offset, parse_cursor
+from tests.tiny_gguf import PLAIN_SPECIALS, TinyModel, build
 
 LSPILOT = [sys.executable, "-m", "lspilot"]
 
@@ -120,3 +122,29 @@ def test_serve_over_tcp(tiny_model: Path) -> None:
     finally:
         server.kill()
         server.wait()
+
+
+def test_models_use_checks_keeps_and_is_the_default_for_complete(tmp_path: Path,
+                                                                 tiny_model: Path) -> None:
+    env = {**os.environ, "LSPILOT_HOME": str(tmp_path / "home")}
+    result = run("models", "use", str(tiny_model), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"autocomplete: {tiny_model} (qwen2.5-coder template)\n"
+    assert f"autocomplete: {tiny_model}" in run("models", "list", env=env).stdout
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n    return \n")
+    result = run("complete", f"{source}:2:12", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a + b\n" and f"lspilot: {tiny_model}," in result.stderr
+
+
+def test_models_use_refuses_what_cannot_serve_and_keeps_the_old_choice(
+        tmp_path: Path, tiny_model: Path) -> None:
+    env = {**os.environ, "LSPILOT_HOME": str(tmp_path)}
+    assert run("models", "use", str(tiny_model), env=env).returncode == 0
+    chat = build(tmp_path / "chat.gguf", TinyModel(specials=PLAIN_SPECIALS, trigger="<|im_end|>"))
+    result = run("models", "use", str(chat), env=env)
+    assert result.returncode == 1 and "no fill-in-the-middle tokens" in result.stderr
+    result = run("models", "use", str(tmp_path / "nope.gguf"), env=env)
+    assert result.returncode == 1 and "model file not found" in result.stderr
+    assert json.loads((tmp_path / "roles.json").read_text()) == {"autocomplete": str(tiny_model)}

@@ -39,6 +39,13 @@ def test_the_settings_example_is_valid() -> None:
     assert errors == [] and settings.models.autocomplete == "qwen2.5-coder:1.5b"
 
 
+def test_every_settings_example_is_valid() -> None:
+    examples = re.findall(r"```json\n(.+?)\n```", README, re.S)
+    assert len(examples) >= 2
+    for example in examples:
+        assert parse_settings(json.loads(example))[1] == [], example
+
+
 def flatten(schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     keys: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
@@ -50,7 +57,7 @@ def flatten(schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def test_the_settings_table_lists_every_setting_with_its_default() -> None:
-    rows = dict(re.findall(r"^\| `([\w.]+)` \| `?([^`|]+?)`? \|", README, re.M))
+    rows = dict(re.findall(r"^\| `([\w.]+)` \| `?([^`|]*?)`? \|", README, re.M))
     schema = flatten(json_schema())
     assert set(rows) == set(schema)
     for key, default in schema.items():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from lspilot.settings import LlamaCppSettings
+from lspilot.settings import LlamaCppSettings, ServersSettings
 from lspilot.templates import FimTemplate, Prompt
 
 
@@ -80,7 +80,34 @@ class EmbeddedConfig:
     llama_cpp: LlamaCppSettings
 
 
-BackendConfig = EmbeddedConfig
+@dataclass(frozen=True)
+class LlamaServerConfig:
+    """A model served by llama.cpp's own server (`llama-server`)."""
+
+    name: str
+    model: str
+    servers: ServersSettings
+
+
+@dataclass(frozen=True)
+class OllamaConfig:
+    """A model served by Ollama."""
+
+    name: str
+    model: str
+    servers: ServersSettings
+
+
+@dataclass(frozen=True)
+class OpenAIConfig:
+    """A model behind an OpenAI-compatible API (vLLM, SGLang, LM Studio, llama_cpp.server)."""
+
+    name: str
+    model: str
+    servers: ServersSettings
+
+
+BackendConfig = EmbeddedConfig | LlamaServerConfig | OllamaConfig | OpenAIConfig
 
 
 def make_backend(config: BackendConfig) -> Backend:
@@ -90,3 +117,15 @@ def make_backend(config: BackendConfig) -> Backend:
             from lspilot.completion.backends.llama_cpp import LlamaCppBackend
 
             return LlamaCppBackend.load(config)
+        case LlamaServerConfig():
+            from lspilot.completion.backends.http_llama_server import LlamaServerBackend
+
+            return LlamaServerBackend.connect(config)
+        case OllamaConfig():
+            from lspilot.completion.backends.http_ollama import OllamaBackend
+
+            return OllamaBackend.connect(config)
+        case OpenAIConfig():
+            from lspilot.completion.backends.http_openai import OpenAIBackend
+
+            return OpenAIBackend.connect(config)

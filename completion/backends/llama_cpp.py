@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import codecs
 import ctypes
+import ctypes.util
+import gc
 import logging
 import os
 import threading
@@ -280,8 +282,28 @@ class LlamaCppBackend:
     async def aclose(self) -> None:
         """Release the model's memory once the worker is idle."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._llm.close)
+        await loop.run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=False)
+
+    def _close(self) -> None:
+        self._llm.close()
+        self._llm = None
+        gc.collect()
+        _return_free_heap()
+
+
+def _return_free_heap() -> None:
+    """Give freed heap pages back to the OS, so that a switch of models returns memory.
+
+    glibc raises its mmap threshold after large blocks are freed, so a model's buffers of
+    a few MB land on the heap and stay mapped after `free` unless trimmed (malloc_trim(3)).
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, "malloc_trim"):  # glibc only
+        libc.malloc_trim(0)
 
 
 def _special_id(llm: Any, text: str) -> int | None:
