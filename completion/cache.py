@@ -37,6 +37,10 @@ class CompletionCache:
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget everything (the model changed)."""
+        self._entries.clear()
+
     def lookup(self, uri: str, prefix: str, suffix: str) -> str | None:
         """The rest of a remembered completion that fits this cursor, newest first."""
         for key in reversed(self._entries):

@@ -179,6 +179,9 @@ class Engine:
             self._events.failed(name, str(exc))
             return
         old, self._backend, self._error = self._backend, backend, None
+        # Another model answers differently: what the old one said is no longer shown.
+        self.cache.clear()
+        self._anchors.clear()
         self._settled = target
         self._events.loaded(name, backend.template.family)
         if old is not None:

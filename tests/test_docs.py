@@ -40,7 +40,8 @@ def test_the_settings_example_is_valid() -> None:
 
 
 def test_every_settings_example_is_valid() -> None:
-    examples = re.findall(r"```json\n(.+?)\n```", README, re.S)
+    section = README.split("\n## Settings", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```json\n(.+?)\n```", section, re.S)
     assert len(examples) >= 2
     for example in examples:
         assert parse_settings(json.loads(example))[1] == [], example

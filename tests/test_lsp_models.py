@@ -165,8 +165,11 @@ async def test_a_server_backend_fails_once_and_recovers_without_restart(
     assert result is not None and result.items[0].insert_text == "a + b"
 
     client.stack.close()  # type: ignore[attr-defined]  # the inference server goes down
-    for _ in range(3):
-        result = await inline(client, URI, 1, 11)
+    # Other documents than the one above: its completion would come from the cache.
+    for number in range(3):
+        other = f"file:///work/down{number}.py"
+        open_doc(client, other, "def add(a, b):\n    return \n")
+        result = await inline(client, other, 1, 11)
         assert result is not None and not result.items
     errors = [m for m in client.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and "cannot reach the OpenAI-compatible server" in errors[0].message
@@ -176,7 +179,9 @@ async def test_a_server_backend_fails_once_and_recovers_without_restart(
     with llama_cpp_server({"tiny": tiny_model}, server_port,
                           log=Path(f"/tmp/lspilot-lsp-{server_port}-again.log")):
         since = len(statuses)
-        result = await inline(client, URI, 1, 11)
+        again = "file:///work/again.py"
+        open_doc(client, again, "def add(a, b):\n    return \n")
+        result = await inline(client, again, 1, 11)
         assert result is not None and result.items[0].insert_text == "a + b"
         await wait_status(statuses, since, state="ready", message=None)
 
