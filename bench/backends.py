@@ -19,7 +19,6 @@ import dataclasses
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from bench.latency import cursors
-from bench.stats import percentile
+from bench.stats import compare
 from lspilot.completion.backends.base import (
     Backend,
     EmbeddedConfig,
@@ -156,17 +155,9 @@ async def run(model: str, count: int, max_tokens: int, threads: int) -> list[Sam
 
 def report(samples: list[Sample]) -> dict[str, float]:
     """p50/p95 of each path and the overhead ratios."""
-    embedded = [s.embedded_ms for s in samples]
-    http = [s.http_ms for s in samples]
-    figures = {
-        "n": len(samples),
-        "embedded_p50_ms": percentile(embedded, 50), "embedded_p95_ms": percentile(embedded, 95),
-        "http_p50_ms": percentile(http, 50), "http_p95_ms": percentile(http, 95),
-        "ratio_of_p50": percentile(http, 50) / percentile(embedded, 50),
-        "ratio_of_p95": percentile(http, 95) / percentile(embedded, 95),
-        "median_ratio": statistics.median(s.http_ms / s.embedded_ms for s in samples),
-        "same_text": sum(s.same_text for s in samples),
-    }
+    figures = compare("http", [s.http_ms for s in samples],
+                      "embedded", [s.embedded_ms for s in samples])
+    figures["same_text"] = sum(s.same_text for s in samples)
     print(f"\nembedded: p50 {figures['embedded_p50_ms']:.0f} ms, "
           f"p95 {figures['embedded_p95_ms']:.0f} ms")
     print(f"llama_cpp.server over HTTP: p50 {figures['http_p50_ms']:.0f} ms, "

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import re
-import statistics
 import sys
 import sysconfig
 import time
@@ -26,7 +25,7 @@ import llama_cpp
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from bench.stats import percentile
+from bench.stats import compare
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings
 
@@ -113,18 +112,7 @@ async def run(model: str, count: int) -> list[Sample]:
 
 def report(samples: list[Sample]) -> dict[str, float]:
     """p50/p95 of each side and the overhead ratios."""
-    lsp = [s.lsp_ms for s in samples]
-    bare = [s.bare_ms for s in samples]
-    ratios = [s.lsp_ms / s.bare_ms for s in samples]
-    figures = {
-        "n": len(samples),
-        "lsp_p50_ms": percentile(lsp, 50), "lsp_p95_ms": percentile(lsp, 95),
-        "bare_p50_ms": percentile(bare, 50), "bare_p95_ms": percentile(bare, 95),
-        "ratio_of_p50": percentile(lsp, 50) / percentile(bare, 50),
-        "ratio_of_p95": percentile(lsp, 95) / percentile(bare, 95),
-        "median_ratio": statistics.median(ratios),
-        "total_ratio": sum(lsp) / sum(bare),
-    }
+    figures = compare("lsp", [s.lsp_ms for s in samples], "bare", [s.bare_ms for s in samples])
     print(f"\nLSP end to end: p50 {figures['lsp_p50_ms']:.0f} ms, "
           f"p95 {figures['lsp_p95_ms']:.0f} ms")
     print(f"bare llama-cpp-python: p50 {figures['bare_p50_ms']:.0f} ms, "
