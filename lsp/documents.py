@@ -5,6 +5,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from tree_sitter import Tree
+
 from lspilot.context.trees import DocumentTree
 from lspilot.lsp.text import line_starts, offset_at
 
@@ -26,6 +28,11 @@ class Document:
     def __post_init__(self) -> None:
         self.tree = DocumentTree(self.language_id, self.text)
 
+    @property
+    def syntax(self) -> Tree | None:
+        """The up-to-date syntax tree, or None for a language without a grammar."""
+        return self.tree.tree
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -36,6 +43,8 @@ class Edit:
     text: str
     start_line: int
     """Line of `start` in the text before the change."""
+    end_line: int
+    """Line of `end` in the text before the change."""
 
 
 class Documents:
@@ -58,14 +67,15 @@ class Documents:
         edits = []
         for span, new_text in changes:
             if span is None:
-                edits.append(Edit(0, len(doc.text), new_text, 0))
+                edits.append(Edit(0, len(doc.text), new_text, 0, len(line_starts(doc.text)) - 1))
                 doc.tree.set_text(new_text)
             else:
                 starts = line_starts(doc.text)
                 a = offset_at(doc.text, *span[0], encoding, starts)
                 b = offset_at(doc.text, *span[1], encoding, starts)
                 a, b = min(a, b), max(a, b)
-                edits.append(Edit(a, b, new_text, bisect_right(starts, a) - 1))
+                edits.append(Edit(a, b, new_text, bisect_right(starts, a) - 1,
+                                  bisect_right(starts, b) - 1))
                 doc.tree.replace(a, b, new_text)
             doc.text = doc.tree.text
         doc.version = version
@@ -78,3 +88,7 @@ class Documents:
     def get(self, uri: str) -> Document | None:
         """The document, if open."""
         return self._docs.get(uri)
+
+    def all(self) -> list[Document]:
+        """Every open document."""
+        return list(self._docs.values())

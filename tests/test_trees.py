@@ -63,5 +63,6 @@ def test_documents_report_edits_in_code_points_and_keep_the_tree() -> None:
     doc = docs.get("file:///a.py")
     assert doc is not None
     assert doc.text == "x = 1\ny = '😀!'\n"
-    assert [(e.start, e.end, e.text, e.start_line) for e in edits] == [(12, 12, "!", 1)]
+    assert [(e.start, e.end, e.text, e.start_line, e.end_line) for e in edits] == [
+        (12, 12, "!", 1, 1)]
     assert str(doc.tree.tree.root_node) == fresh("python", doc.text)  # type: ignore[union-attr]

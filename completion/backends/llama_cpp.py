@@ -243,6 +243,7 @@ class LlamaCppBackend:
         if self._reuse_kv_cache:
             common = max(common, self._restore(tokens, common))
         llm.n_tokens = common
+        stats.needed_tokens = len(tokens) - common + 1  # and the last token, in `generate`
         for start in range(common, len(tokens), _PREFILL_CHUNK):
             if stop.is_set():
                 raise Stopped
