@@ -58,11 +58,17 @@ class RepoLayout:
     """
 
     repo: str = ""
-    """Special token before the repository name; "" when the family has none."""
+    """Special token before the repository name; "" when the family has none.
+
+    Left out, with the name, when the caller knows no repository name.
+    """
     repo_end: str = ""
     """Text after the repository name."""
     file: str = ""
-    """Special token that opens each file (the current one too); "" when there is none."""
+    """Special token that opens each file; "" when there is none.
+
+    The current file gets it too (after the context files), even when its path is unknown.
+    """
     header: str = ""
     """Text naming a file, `{path}` replaced; "" for a line comment in the file's language."""
     file_end: str = "\n"
@@ -86,7 +92,7 @@ class FimTemplate:
     prefix: str
     suffix: str
     middle: str
-    """"" for a family that generates the middle straight after the prefix (codestral)."""
+    """Empty for a family that generates the middle straight after the prefix (codestral)."""
     stop: tuple[str, ...]
     """Tokens that end a completion (besides the model's end-of-generation tokens)."""
     order: Literal["psm", "spm"] = "psm"
@@ -207,22 +213,21 @@ def _repo_context(layout: RepoLayout, path: str, files: Sequence[ContextFile], r
         before += [Special(layout.repo), repo + layout.repo_end]
     opener: list[Segment] = [Special(layout.file)] if layout.file else []
     for context in files:
-        name = _header(layout, context.path, language_id, of_context=True)
+        # Another file's language is its own; the current language only when unknown.
+        name = _name(layout, context.path, language_of(context.path) or language_id)
         (inside if layout.files_in_prefix else before).extend(
             [*opener, name + context.text + layout.file_end])
     before += opener
-    name = _header(layout, path, language_id, of_context=False) if path else ""
+    name = _name(layout, path, language_id or language_of(path)) if path else ""
     (inside if layout.name_in_prefix else before).append(name)
     return before, inside
 
 
-def _header(layout: RepoLayout, path: str, language_id: str, *, of_context: bool) -> str:
+def _name(layout: RepoLayout, path: str, language_id: str) -> str:
+    """The text naming a file: the layout's header, or a line comment of its language."""
     if layout.header:
         return layout.header.replace("{path}", path)
-    # The current file's language is what the editor says; another file's is its own.
-    by_extension = language_of(path)
-    language = (by_extension or language_id) if of_context else (language_id or by_extension)
-    return path_comment(path, language) + "\n"
+    return path_comment(path, language_id) + "\n"
 
 
 def _compact(segments: Iterable[Segment]) -> tuple[Segment, ...]:

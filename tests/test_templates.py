@@ -100,6 +100,30 @@ def test_every_token_a_template_sends_is_checked_against_the_vocabulary(
     assert template.source.startswith("https://")
 
 
+S = Special
+ONE = (ContextFile("a.py", "A = 1\n"),)
+
+
+@pytest.mark.parametrize(("family", "path", "files", "repo", "segments"), [
+    # a path alone names the current file; no repository name, no repository token
+    ("qwen2.5-coder", "b.py", (), "", (S("<|file_sep|>"), "b.py\n", S("<|fim_prefix|>"), "x",
+                                       S("<|fim_suffix|>"), "y", S("<|fim_middle|>"))),
+    ("starcoder2", "b.py", (), "r", (S("<repo_name>"), "r", S("<file_sep>"), S("<fim_prefix>"),
+                                     "b.py\nx", S("<fim_suffix>"), "y", S("<fim_middle>"))),
+    ("codestral", "b.py", (), "r", (S("[SUFFIX]"), "y", S("[PREFIX]"), "+++++ b.py\nx")),
+    # files without a path: the current file still gets its separator, but no name
+    ("codegemma", "", ONE, "r", (S("<|file_separator|>"), "a.py\nA = 1\n\n",
+                                 S("<|file_separator|>"), S("<|fim_prefix|>"), "x",
+                                 S("<|fim_suffix|>"), "y", S("<|fim_middle|>"))),
+    ("codellama", "", ONE, "r", (S("▁<PRE>"), "# a.py\nA = 1\n\nx", S("▁<SUF>"), "y",
+                                 S("▁<MID>"))),
+])
+def test_repo_level_layouts(family: str, path: str, files: tuple[ContextFile, ...], repo: str,
+                            segments: tuple[str | Special, ...]) -> None:
+    prompt = render(BY_FAMILY[family], "x", "y", path=path, files=files, repo=repo)
+    assert prompt.segments == segments
+
+
 @pytest.mark.parametrize(("path", "language_id", "header"), [
     ("src/main.py", "python", "# src/main.py\n"),
     ("src/main.py", "", "# src/main.py\n"),
