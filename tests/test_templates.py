@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,11 @@ PREFIX, SUFFIX = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
 REPO_PREFIX, REPO_SUFFIX = "from util import add\n\nprint(add(1, ", "))\n"
 FILES = (ContextFile("src/util.py", "def add(a, b):\n    return a + b\n"),
          ContextFile("web/one.ts", "export const one = 1;"))
-REPO = {"path": "src/main.py", "files": FILES, "repo": "demo", "language_id": "python"}
+
+
+def render_repo(template: FimTemplate) -> Prompt:
+    return render(template, REPO_PREFIX, REPO_SUFFIX, path="src/main.py", files=FILES, repo="demo",
+                  language_id="python")
 
 
 def check_golden(name: str, prompt: Prompt) -> None:
@@ -54,9 +57,7 @@ def test_file_level_prompt_matches_golden_file(template: FimTemplate) -> None:
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.family)
 def test_repo_level_prompt_matches_golden_file(template: FimTemplate) -> None:
-    prompt = render(template, REPO_PREFIX, REPO_SUFFIX, path="src/main.py", files=FILES,
-                    repo="demo", language_id="python")
-    check_golden(f"fim-{template.family}-repo.txt", prompt)
+    check_golden(f"fim-{template.family}-repo.txt", render_repo(template))
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.family)
@@ -81,7 +82,7 @@ def test_context_files_come_first_in_the_order_given(template: FimTemplate) -> N
 def test_special_token_spellings_in_user_text_stay_text(template: FimTemplate) -> None:
     spellings = "".join(dict.fromkeys((*template.signature, *template.stop,
                                        *template.repo.tokens)))
-    honest = render(template, REPO_PREFIX, REPO_SUFFIX, **REPO)  # type: ignore[arg-type]
+    honest = render_repo(template)
     files = [ContextFile(f.path + spellings, f.text + spellings) for f in FILES]
     forged = render(template, REPO_PREFIX + spellings, spellings + REPO_SUFFIX,
                     path="src/" + spellings, files=files, repo=spellings, language_id="python")
@@ -94,7 +95,7 @@ def test_special_token_spellings_in_user_text_stay_text(template: FimTemplate) -
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.family)
 def test_every_token_a_template_sends_is_checked_against_the_vocabulary(
         template: FimTemplate) -> None:
-    sent = {t for t in (*specials(render(template, "a", "b", **REPO)),  # type: ignore[arg-type]
+    sent = {t for t in (*specials(render_repo(template)),
                         *template.repo.tokens)}
     assert sent <= set(template.signature)
     assert template.source.startswith("https://")
@@ -199,21 +200,13 @@ def tiny_family(family: str, **types: tuple[str, ...]) -> TinyModel:
     template = BY_FAMILY[family]
     end = FAMILY_SPECIALS[family][0]
     return TinyModel(specials=FAMILY_SPECIALS[family], trigger=template.middle or template.prefix,
-                     end=end, eos=end, **types)  # type: ignore[arg-type]
+                     end=end, eos=end, user_defined=types.get("user_defined", ()),
+                     normal=types.get("normal", ()))
 
 
-@pytest.fixture
-def loaded(tmp_path: Path) -> Iterator[list[LlamaCppBackend]]:
-    backends: list[LlamaCppBackend] = []
-    yield backends
-    for backend in backends:
-        backend._close()
-
-
-def load(loaded: list[LlamaCppBackend], path: Path) -> LlamaCppBackend:
+def load(path: Path) -> LlamaCppBackend:
     backend = make_backend(EmbeddedConfig("tiny", path, TINY))
     assert isinstance(backend, LlamaCppBackend)
-    loaded.append(backend)
     return backend
 
 
@@ -227,13 +220,19 @@ def load(loaded: list[LlamaCppBackend], path: Path) -> LlamaCppBackend:
     ("codegemma", {"user_defined": ("<|file_separator|>",)}),
     ("starcoder2", {"user_defined": ("<repo_name>", "<file_sep>")}),
 ], ids=lambda v: v if isinstance(v, str) else "-".join(v) or "control")
-def test_llama_cpp_detects_the_family_and_sends_its_tokens_as_single_ids(
-        tmp_path: Path, loaded: list[LlamaCppBackend], family: str,
-        types: dict[str, tuple[str, ...]]) -> None:
-    backend = load(loaded, build(tmp_path / f"{family}.gguf", tiny_family(family, **types)))
+async def test_llama_cpp_detects_the_family_and_sends_its_tokens_as_single_ids(
+        tmp_path: Path, family: str, types: dict[str, tuple[str, ...]]) -> None:
+    backend = load(build(tmp_path / f"{family}.gguf", tiny_family(family, **types)))
+    try:
+        check_tokens(backend, family)
+    finally:
+        await backend.aclose()
+
+
+def check_tokens(backend: LlamaCppBackend, family: str) -> None:
     assert backend.template.family == family
     template = backend.template
-    prompt = render(template, REPO_PREFIX, REPO_SUFFIX, **REPO)  # type: ignore[arg-type]
+    prompt = render_repo(template)
     ids = backend.tokenize(prompt)
     wanted = [backend.special_id(s) for s in specials(prompt)]
     assert None not in wanted

@@ -70,6 +70,8 @@ class TinyModel:
     """Specials typed USER_DEFINED instead of CONTROL (as some real conversions type them)."""
     normal: tuple[str, ...] = ()
     """Specials typed NORMAL (codellama's FIM pieces in sentencepiece-converted GGUFs)."""
+    add_bos: bool = False
+    """Whether the GGUF asks for a BOS token (the `eos` token doubles as BOS)."""
     merges: tuple[str, ...] = field(default=("Ġ Ġ", "Ġ +", "Ġ b"))
 
 
@@ -149,7 +151,7 @@ def build(path: Path, model: TinyModel = TinyModel()) -> Path:
     writer.add_eos_token_id(ids[model.eos])
     writer.add_bos_token_id(ids[model.eos])
     writer.add_pad_token_id(ids[model.eos])
-    writer.add_add_bos_token(False)
+    writer.add_add_bos_token(model.add_bos)
 
     writer.add_tensor("token_embd.weight", embed)
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))

@@ -78,6 +78,12 @@ class LlamaCppBackend:
         self._template = template
         self._special_ids: dict[str, int] = {}
         self._stop_ids = {i for t in template.stop if (i := self.special_id(t)) is not None}
+        vocab = llm._model.vocab
+        # A GGUF that asks for BOS (codellama, codestral, codegemma, deepseek-coder) was
+        # trained with it before the FIM tokens: Meta's infilling_prompt_tokens and
+        # mistral-common's encode_fim both start with it. Qwen's GGUFs ask for none.
+        self._begin = ([int(llama_cpp.llama_vocab_bos(vocab))]
+                       if llama_cpp.llama_vocab_get_add_bos(vocab) else [])
         spellings = {*template.signature, *template.stop, *template.repo.tokens}
         self._guarded = {i: t for t in spellings if (i := self.special_id(t)) is not None}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -137,7 +143,7 @@ class LlamaCppBackend:
 
     def tokenize(self, prompt: Prompt) -> list[int]:
         """Token ids of a prompt: text segments never turn into special tokens."""
-        ids: list[int] = []
+        ids: list[int] = list(self._begin)
         for segment in prompt.segments:
             if isinstance(segment, Special):
                 token = self.special_id(segment.text)
