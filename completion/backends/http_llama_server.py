@@ -43,7 +43,7 @@ def infill_parts(prompt: Prompt, template: FimTemplate) -> InfillParts:
     """The prefix, suffix and repo files of a rendered prompt."""
     # Files laid out before the FIM part (`<|file_sep|>path\ntext`) go to input_extra;
     # layouts that put them inside the prefix (comment headers) stay in the prefix.
-    file_sep = template.repo.file if not template.repo.files_in_prefix else None
+    file_sep = None if template.repo.files_in_prefix else template.repo.file or None
     fields = {template.prefix: "", template.suffix: ""}
     extra: list[tuple[str, str]] = []
     current: str | None = None
