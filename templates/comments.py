@@ -1,7 +1,8 @@
 """A file's path as a comment in its own language, for families without file tokens.
 
-DeepSeek-Coder's repository-level example names each file in a comment before its code;
-the same header serves every family that has no file-separator token.
+DeepSeek-Coder's README ("Repository Level Code Completion") names each file in a `# path`
+comment before its code; the same header serves every family without file tokens.
+https://github.com/deepseek-ai/DeepSeek-Coder#4-repository-level-code-completion
 """
 
 from __future__ import annotations
