@@ -43,10 +43,12 @@ configuration, as only the first line is scored. The workspace is not a git repo
 a git-diff source has nothing to add (and cannot show the removed line).
 
 Scores: exact match (completion == expected, whitespace-trimmed) and edit similarity
-(1 - Levenshtein / longer length, of the same two strings), mean over cases; latency from
-request to answer (p50/p95); the prompt size from `lspilot.lastCompletion`. A case whose
-call text shows up in the prompt although no other workspace file has it is counted as a
-leak: the target file's answer reached the prompt, and the harness is broken.
+(1 - Levenshtein / longer length, of the same two strings), mean over cases; the same two
+for the first non-empty line of the model's raw output (`raw` of `lspilot.lastCompletion`),
+which tells the model's knowledge apart from what post-processing drops; latency from
+request to answer (p50/p95); the prompt size (`promptTokens` of `lspilot.lastCompletion`).
+A case whose call text shows up in the prompt although no other workspace file has it is
+counted as a leak: the target file's answer reached the prompt, and the harness is broken.
 
     .venv/bin/python -m bench.crossfile [--limit 40] [--model NAME|PATH] [--json OUT]
 """
@@ -132,6 +134,9 @@ class Result:
     """What the model generated, before the server's post-processing."""
     exact: bool
     similarity: float
+    raw_exact: bool
+    raw_similarity: float
+    """The same scores for the first line of `raw`: the model, without post-processing."""
     latency_ms: float
     prompt_tokens: int | None = None
     evaluated_tokens: int | None = None
@@ -455,14 +460,17 @@ async def _run_case(client: LanguageClient, case: Case, workspace: Path,
         _watched(client, uri)
     last = last if isinstance(last, dict) else {}
     prompt = str(last.get("prompt", ""))
+    raw = str(last.get("raw", ""))
+    raw_line = raw.lstrip("\n").split("\n", 1)[0]
     in_prompt = case.call in prompt
     elsewhere = any(case.call in other.read_text() for other in workspace.rglob("*.py")
                     if other != path)
     return Result(
         file=case.file, line=case.line + 1, expected=case.expected, completion=completion,
-        raw=str(last.get("raw", "")),
-        exact=completion.strip() == case.expected.strip(),
+        raw=raw, exact=completion.strip() == case.expected.strip(),
         similarity=round(similarity(completion, case.expected), 4),
+        raw_exact=raw_line.strip() == case.expected.strip(),
+        raw_similarity=round(similarity(raw_line, case.expected), 4),
         latency_ms=round(latency_ms, 1), prompt_tokens=last.get("promptTokens"),
         evaluated_tokens=last.get("evaluatedTokens"),
         generated_tokens=last.get("generatedTokens"), server_ms=last.get("totalMs"),
@@ -480,6 +488,10 @@ def figures(run: ConfigRun) -> dict[str, Any]:
         "context_setting": run.context_setting, "n": len(results),
         "exact_match": statistics.fmean(r.exact for r in results) if results else 0.0,
         "edit_similarity": statistics.fmean(r.similarity for r in results) if results else 0.0,
+        "raw_exact_match": statistics.fmean(r.raw_exact for r in results) if results else 0.0,
+        "raw_edit_similarity": (statistics.fmean(r.raw_similarity for r in results)
+                                if results else 0.0),
+        "dropped": sum(not r.completion.strip() and bool(r.raw.strip()) for r in results),
         "latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
         "seconds_per_case": run.wall_s / len(results) if results else None,
         "prompt_tokens_mean": statistics.fmean(tokens) if tokens else None,
@@ -504,6 +516,9 @@ def report(runs: list[ConfigRun]) -> dict[str, Any]:
               f"edit similarity {f['edit_similarity']:.3f}  latency p50 "
               f"{f['latency_p50_ms']:6.0f} ms  p95 {f['latency_p95_ms']:6.0f} ms  "
               f"prompt {tokens} tokens (mean)  {f['seconds_per_case']:.1f} s/case")
+        print(f"{'':11}        model before post-processing: exact {f['raw_exact_match']:6.1%}  "
+              f"edit similarity {f['raw_edit_similarity']:.3f}; {f['dropped']} completions "
+              "dropped by post-processing")
         if f["leaks"]:
             print(f"  WARNING: {f['leaks']} cases had their answer in the prompt from the "
                   "target file itself: the workspace leaks, the figures are not valid")
@@ -516,6 +531,9 @@ def report(runs: list[ConfigRun]) -> dict[str, Any]:
         lift = {
             "exact_match_points": 100 * (on["exact_match"] - off["exact_match"]),
             "edit_similarity_points": 100 * (on["edit_similarity"] - off["edit_similarity"]),
+            "raw_exact_match_points": 100 * (on["raw_exact_match"] - off["raw_exact_match"]),
+            "raw_edit_similarity_points": 100 * (on["raw_edit_similarity"]
+                                                 - off["raw_edit_similarity"]),
             "latency_p50_ratio": on["latency_p50_ms"] / off["latency_p50_ms"],
             "prompt_tokens_ratio": (on["prompt_tokens_mean"] / off["prompt_tokens_mean"]
                                     if on["prompt_tokens_mean"] and off["prompt_tokens_mean"]
@@ -527,7 +545,9 @@ def report(runs: list[ConfigRun]) -> dict[str, Any]:
         print(f"lift (on - off): exact {lift['exact_match_points']:+.1f} points, edit "
               f"similarity {lift['edit_similarity_points']:+.1f} points; latency p50 "
               f"x{lift['latency_p50_ratio']:.2f}; {lift['cases_better']} cases better, "
-              f"{lift['cases_worse']} worse")
+              f"{lift['cases_worse']} worse; before post-processing: exact "
+              f"{lift['raw_exact_match_points']:+.1f}, edit similarity "
+              f"{lift['raw_edit_similarity_points']:+.1f} points")
     return summary
 
 
@@ -552,6 +572,9 @@ def main() -> None:
     model = ModelStore.from_env().resolve(args.model)
     with tempfile.TemporaryDirectory(prefix="lspilot-crossfile-") as scratch:
         workspace = unpack(wheel, PACKAGE.name, Path(scratch) / "workspace")
+        if any((folder / ".git").exists() for folder in workspace.parents):
+            # A git-diff source would show each truncated line as removed: the answer.
+            raise SystemExit(f"{workspace} is inside a git repository; set TMPDIR elsewhere")
         found = find_cases(workspace, PACKAGE.name)
         cases = pick(found, args.limit)
         files = len({case.file for case in found})
