@@ -419,7 +419,7 @@ async def run_config(run: ConfigRun, cases: list[Case], workspace: Path, model: 
 
 
 async def _index_ready(client: LanguageClient) -> None:
-    """Wait while `lspilot.status` says the context engine is still indexing the workspace.
+    """Check the model is ready; wait while the context engine is still indexing the workspace.
 
     A server without a context engine has no `context` in its status: nothing to wait for.
     """
@@ -427,7 +427,9 @@ async def _index_ready(client: LanguageClient) -> None:
     while time.perf_counter() < deadline:
         status = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="lspilot.status"))
-        context = status.get("context") if isinstance(status, dict) else None
+        if not isinstance(status, dict) or status.get("state") != "ready":
+            raise SystemExit(f"the server is not ready after a completion: {status}")
+        context = status.get("context")
         if not isinstance(context, dict) or context.get("state", "ready") == "ready":
             return
         await asyncio.sleep(0.5)
