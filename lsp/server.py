@@ -492,7 +492,7 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         return {"state": ls.engine.state, "model": ls.engine.settings.models.autocomplete,
                 "template": backend.template.family if backend else None,
                 "version": __version__, "counters": ls.engine.stats(),
-                "rssBytes": resident_bytes()}
+                "rssBytes": resident_bytes(), "context": context_status(ls.context)}
 
     @server.command("lspilot.listModels")
     async def list_models_command(ls: LspilotServer) -> dict[str, Any]:
@@ -509,6 +509,18 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         return {"autocomplete": models.autocomplete, "edit": models.edit or None}
 
     return server
+
+
+def context_status(context: Workspace | None) -> dict[str, Any] | None:
+    """The context engine's state: its workspace and how far indexing got."""
+    if context is None:
+        return None
+    index = context.index
+    state = "off" if index is None else "ready" if index.ready else "indexing"
+    return {"root": str(context.root) if context.root is not None else None, "state": state,
+            "enabled": context.settings.enabled,
+            "indexReady": index.ready if index is not None else False,
+            "indexedFiles": len(index.files()) if index is not None else 0}
 
 
 def workspace_root(params: types.InitializeParams) -> Path | None:
