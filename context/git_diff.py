@@ -9,6 +9,7 @@ of the file only: removed lines dropped, markers stripped, with its line in the 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ RunGit = Callable[[Sequence[str], Path], "bytes | None"]
 Excluded = Callable[[str], bool]
 
 GIT_TIMEOUT_S = 2.0
+MAX_DIFF_BYTES = 2 << 20
 # git's own test for binary content: a NUL byte in the first 8000 bytes.
 BINARY_SNIFF_BYTES = 8000
 _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -254,6 +256,9 @@ class GitDiff:
             out = self._run([*args, empty.decode().strip()], self.root)
         if out is None:
             return []
+        # A regenerated lock file can make a diff of many megabytes: read its start only.
+        if len(out) > MAX_DIFF_BYTES:
+            out = out[:out.rfind(b"\n", 0, MAX_DIFF_BYTES) + 1]
         text = out.decode("utf-8", "surrogateescape")
         return [hunk for hunk in parse_diff(text) if not self.excluded(hunk.path)]
 
@@ -314,12 +319,14 @@ def rank_hunks(hunks: Sequence[Hunk], mtimes: dict[str, float], cursor_path: str
     default the cursor's line) are left out.
     """
     skip = skip_lines if skip_lines is not None else range(cursor_line, cursor_line + 1)
-    newest = sorted((path for path in mtimes if not excluded(path)),
+    # The exclusion rule may be slow (glob matching): asked once per file, not per hunk.
+    allowed = {path: not excluded(path) for path in {*mtimes, *(h.path for h in hunks)}}
+    newest = sorted((path for path in mtimes if allowed[path]),
                     key=lambda path: (-mtimes[path], path))
     recency = {path: 1 - rank / len(newest) for rank, path in enumerate(newest)}
-    scored: list[tuple[float, Snippet]] = []
+    scored: list[tuple[float, str, int, Hunk]] = []
     for hunk in hunks:
-        if excluded(hunk.path):
+        if not allowed[hunk.path]:
             continue
         end = hunk.start_line + len(hunk.lines)
         if hunk.path == cursor_path:
@@ -327,19 +334,24 @@ def rank_hunks(hunks: Sequence[Hunk], mtimes: dict[str, float], cursor_path: str
                 continue
             distance = max(hunk.start_line - cursor_line, cursor_line - end + 1, 0)
             base, nearness = 0.8, 1 / (1 + distance / 20)
-            reason = "uncommitted change in this file"
         else:
             base = 0.6 if hunk.path in related else 0.2
             nearness = recency.get(hunk.path, 0.0)
-            kind = "new file" if hunk.untracked else "uncommitted change"
-            reason = f"{kind} in a related file" if hunk.path in related else kind
-        shown = hunk.lines[:max_lines]
-        size = 1 - len(shown) / max(max_lines, 1)
+        size = 1 - min(len(hunk.lines), max_lines) / max(max_lines, 1)
         score = round(min(1.0, base + 0.15 * nearness + 0.05 * size), 4)
-        scored.append((score, Snippet("git_diff", hunk.path, "\n".join(shown), score,
-                                      hunk.start_line, reason)))
-    scored.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
-    return [snippet for _, snippet in scored[:max_hunks]]
+        scored.append((-score, hunk.path, hunk.start_line, hunk))
+    # Only the kept hunks become snippets: there may be hundreds, on every keystroke.
+    best = heapq.nsmallest(max_hunks, scored, key=lambda item: item[:3])
+    return [Snippet("git_diff", hunk.path, "\n".join(hunk.lines[:max_lines]), -score,
+                    hunk.start_line, _reason(hunk, cursor_path, related))
+            for score, _, _, hunk in best]
+
+
+def _reason(hunk: Hunk, cursor_path: str, related: Collection[str]) -> str:
+    if hunk.path == cursor_path:
+        return "uncommitted change in this file"
+    kind = "new file" if hunk.untracked else "uncommitted change"
+    return f"{kind} in a related file" if hunk.path in related else kind
 
 
 def _read(path: Path) -> str:

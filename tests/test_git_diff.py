@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.context import git_diff
 from lspilot.context.git_diff import GitDiff, Hunk, parse_diff, rank_hunks, run_git
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -340,3 +341,13 @@ def test_ranking(cursor: tuple[int, range | None, int, int],
         assert snippet.text == "\n".join(f"{snippet.path}:{snippet.start_line + i}"
                                          for i in range(min(3, max_lines)))
         assert snippet.source == "git_diff" and 0 <= snippet.score <= 1
+
+
+def test_a_huge_diff_is_read_from_its_start(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(repo, "a.py", numbered("a", 20).replace("a", "b"))
+    monkeypatch.setattr(git_diff, "MAX_DIFF_BYTES", 200)
+    diff = GitDiff(repo, never)
+    diff.refresh_blocking()
+    [hunk] = diff.hunks
+    assert hunk.start_line == 0 and 0 < len(hunk.lines) < 20
+    assert hunk.lines == tuple(f"b{i}" for i in range(len(hunk.lines)))
