@@ -19,20 +19,21 @@ from lspilot.context.snippet import Snippet
 
 Excluded = Callable[[str], bool]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Two characters or more: one-letter names (i, x, T) match everywhere and say nothing.
+_IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]+")
 # Words every file in these languages repeats: matching on them says nothing about the code.
 STOP_WORDS = frozenset("""
 and as assert async await break case catch class const continue def default defer del do
 elif else enum export extends false fn for from func function go if impl import in interface
 is let match mod mut new nil none not null or package pass pub raise return self static
-struct super switch this throw true try type typeof use var void while with yield
+struct super switch this throw true try type typeof undefined use var void while with
+yield False None Self True
 """.split())
 
 
 def identifiers(text: str) -> frozenset[str]:
     """The identifiers in `text` that say something: two characters or more, no keywords."""
-    return frozenset(word for word in _IDENTIFIER.findall(text)
-                     if len(word) > 1 and word.lower() not in STOP_WORDS)
+    return frozenset(_IDENTIFIER.findall(text)).difference(STOP_WORDS)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -53,11 +54,16 @@ class _Windows:
     """How many distinct identifiers each window has."""
     postings: dict[str, list[int]]
     """The windows (by index) each identifier occurs in."""
+    line_tokens: dict[str, frozenset[str]]
+    """The identifiers of each distinct line, for cutting the file's next version."""
 
 
-def _cut(text: str, window_lines: int, stride: int) -> _Windows:
+def _cut(text: str, window_lines: int, stride: int,
+         known: dict[str, frozenset[str]] | None = None) -> _Windows:
+    """Cut `text` into windows; `known` gives the identifiers of lines seen before."""
     lines = tuple(text.split("\n"))
-    line_tokens = [identifiers(line) for line in lines]
+    known = known if known is not None else {}
+    line_tokens = [known.get(line) or identifiers(line) for line in lines]
     last = max(len(lines) - window_lines, 0)
     # The last window ends at the end of the file, so that the file's tail is looked at too.
     starts = sorted({*range(0, last + 1, stride), last})
@@ -68,7 +74,8 @@ def _cut(text: str, window_lines: int, stride: int) -> _Windows:
         sizes.append(len(tokens))
         for token in tokens:
             postings[token].append(index)
-    return _Windows(lines, tuple(starts), tuple(sizes), dict(postings))
+    return _Windows(lines, tuple(starts), tuple(sizes), dict(postings),
+                    dict(zip(lines, line_tokens, strict=True)))
 
 
 class WindowCache:
@@ -87,7 +94,9 @@ class WindowCache:
         if cached is not None and cached[0] == key:
             self._files.move_to_end(path)
             return cached[1]
-        windows = _cut(text, window_lines, stride)
+        # An edit changes a line or two: the other lines' identifiers are known already.
+        windows = _cut(text, window_lines, stride,
+                       cached[1].line_tokens if cached is not None else None)
         self._files[path] = (key, windows)
         self._files.move_to_end(path)
         while len(self._files) > self._max_files:
