@@ -26,7 +26,7 @@ RunGit = Callable[[Sequence[str], Path], "bytes | None"]
 
 Excluded = Callable[[str], bool]
 
-GIT_TIMEOUT_S = 2.0
+GIT_TIMEOUT_S = 5.0
 MAX_DIFF_BYTES = 2 << 20
 # git's own test for binary content: a NUL byte in the first 8000 bytes.
 BINARY_SNIFF_BYTES = 8000
@@ -236,6 +236,17 @@ class GitDiff:
         return (_stat(git_dir / "index"), head,
                 _stat(common_dir / ref) if ref else None, _stat(common_dir / "packed-refs"))
 
+    def _unborn(self) -> bool:
+        """Whether HEAD names a branch with no commit yet (a new repository)."""
+        assert self._git_dirs is not None
+        _, common_dir = self._git_dirs
+        head = _read(self._git_dirs[0] / "HEAD")
+        if not head.startswith("ref: "):
+            return False  # detached: HEAD is a commit
+        ref = head[5:].strip()
+        return not (common_dir / ref).exists() and \
+            f" {ref}\n" not in _read(common_dir / "packed-refs")
+
     def _mtime(self, path: str) -> float | None:
         try:
             return os.stat(self.root / path).st_mtime
@@ -246,14 +257,15 @@ class GitDiff:
         args = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff",
                 "--no-textconv", "-U3", "--find-renames", "--relative",
                 "--ignore-submodules", "--src-prefix=a/", "--dst-prefix=b/"]
-        out = self._run([*args, "HEAD"], self.root)
-        if out is None:
+        base = "HEAD"
+        if self._unborn():
             # No commit yet: everything in the index and work tree is new against the empty
             # tree (asked of git, since its id differs between SHA-1 and SHA-256 repos).
             empty = self._run(["hash-object", "-t", "tree", "/dev/null"], self.root)
             if empty is None:
                 return []
-            out = self._run([*args, empty.decode().strip()], self.root)
+            base = empty.decode().strip()
+        out = self._run([*args, base], self.root)
         if out is None:
             return []
         # A regenerated lock file can make a diff of many megabytes: read its start only.

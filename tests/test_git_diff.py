@@ -351,3 +351,13 @@ def test_a_huge_diff_is_read_from_its_start(repo: Path, monkeypatch: pytest.Monk
     [hunk] = diff.hunks
     assert hunk.start_line == 0 and 0 < len(hunk.lines) < 20
     assert hunk.lines == tuple(f"b{i}" for i in range(len(hunk.lines)))
+
+
+@pytest.mark.parametrize("setup", [["pack-refs", "--all"], ["checkout", "-q", "--detach"]],
+                         ids=["branch in packed-refs", "detached HEAD"])
+def test_a_repository_with_commits_diffs_against_head(repo: Path, setup: list[str]) -> None:
+    git(repo, *setup)
+    write(repo, "a.py", numbered("a", 20).replace("a0\n", "a0 = 1\n"))
+    diff = GitDiff(repo, never)
+    diff.refresh_blocking()
+    assert by_path(diff.hunks) == {"a.py": [(0, ["a0 = 1", "a1", "a2", "a3"], 1)]}
