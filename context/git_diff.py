@@ -12,6 +12,7 @@ import asyncio
 import heapq
 import os
 import re
+import stat
 import subprocess
 import threading
 import time
@@ -288,8 +289,9 @@ class GitDiff:
         for name in names:
             path = self.root / name
             try:
-                info = path.stat()
-                if info.st_size > self._untracked_bytes or not path.is_file():
+                # lstat: a new link may point anywhere, even outside the workspace.
+                info = path.lstat()
+                if info.st_size > self._untracked_bytes or not stat.S_ISREG(info.st_mode):
                     continue
                 data = path.read_bytes()
             except OSError:

@@ -157,7 +157,8 @@ def test_parse_diff_keeps_the_new_side_only(diff: str, expected: list[Hunk]) -> 
     assert parse_diff(diff) == expected
 
 
-def test_a_worked_on_repository(repo: Path) -> None:
+def test_a_worked_on_repository(repo: Path,
+                                tmp_path_factory: pytest.TempPathFactory) -> None:
     write(repo, "a.py", numbered("a", 20).replace("a10\n", "a10 = changed\n"))
     (repo / "d.py").unlink()
     write(repo, "e.py", numbered("e", 12).replace("e11\n", "e11 + renamed\n"))
@@ -172,6 +173,9 @@ def test_a_worked_on_repository(repo: Path) -> None:
     write(repo, "logo.bin", b"\x00\x09\x08")
     write(repo, ".env", "TOKEN=secret\n")
     write(repo, "sub/.env.local", "TOKEN=secret\n")
+    outside = tmp_path_factory.mktemp("outside")
+    write(outside, "secret.py", "TOKEN=secret\n")
+    (repo / "link.py").symlink_to(outside / "secret.py")
     diff = GitDiff(repo, secrets)
     assert diff.refresh_blocking()
     assert by_path(diff.hunks) == {
