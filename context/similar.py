@@ -45,7 +45,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @dataclass(frozen=True)
-class _Windows:
+class FileWindows:
     """A file cut into overlapping windows, indexed by identifier."""
 
     lines: tuple[str, ...]
@@ -59,11 +59,11 @@ class _Windows:
 
 
 def _cut(text: str, window_lines: int, stride: int,
-         known: dict[str, frozenset[str]] | None = None) -> _Windows:
+         known: dict[str, frozenset[str]] | None = None) -> FileWindows:
     """Cut `text` into windows; `known` gives the identifiers of lines seen before."""
     lines = tuple(text.split("\n"))
     known = known if known is not None else {}
-    line_tokens = [known.get(line) or identifiers(line) for line in lines]
+    line_tokens = [known[line] if line in known else identifiers(line) for line in lines]
     last = max(len(lines) - window_lines, 0)
     # The last window ends at the end of the file, so that the file's tail is looked at too.
     starts = sorted({*range(0, last + 1, stride), last})
@@ -74,7 +74,7 @@ def _cut(text: str, window_lines: int, stride: int,
         sizes.append(len(tokens))
         for token in tokens:
             postings[token].append(index)
-    return _Windows(lines, tuple(starts), tuple(sizes), dict(postings),
+    return FileWindows(lines, tuple(starts), tuple(sizes), dict(postings),
                     dict(zip(lines, line_tokens, strict=True)))
 
 
@@ -83,10 +83,10 @@ class WindowCache:
 
     def __init__(self, max_files: int = 64) -> None:
         self._max_files = max_files
-        self._files: OrderedDict[str, tuple[tuple[int, int, int, int], _Windows]] = (
+        self._files: OrderedDict[str, tuple[tuple[int, int, int, int], FileWindows]] = (
             OrderedDict())
 
-    def windows(self, path: str, text: str, window_lines: int, stride: int) -> _Windows:
+    def windows(self, path: str, text: str, window_lines: int, stride: int) -> FileWindows:
         """The windows of `text`, cut again only when the text or the window shape changed."""
         # str caches its own hash, so an unchanged document the caller keeps costs nothing.
         key = (len(text), hash(text), window_lines, stride)
