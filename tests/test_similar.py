@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sysconfig
+from pathlib import Path
+
 import pytest
 
 from lspilot.context.similar import (
@@ -204,3 +207,20 @@ def test_snippets_follow_the_text_as_it_is_now() -> None:
                                   max_lines=4)
     # Both regions show as the same first lines: once is enough.
     assert [(s.start_line, s.text) for s in long_region] == [(0, "line0\nline1\nline2\nline3")]
+
+
+@pytest.mark.parametrize(("window_lines", "stride"), [(20, 5), (7, 3), (60, 60)])
+def test_the_best_score_is_the_best_windows_jaccard(window_lines: int, stride: int) -> None:
+    source = (Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py").read_text()
+    lines = source.split("\n")
+    cursor = "\n".join(lines[100:115])
+    other = "\n".join(lines[:100] + lines[115:])
+    [best] = similar_snippets(cursor, [("textwrap.py", other)], excluded=never,
+                              window_lines=window_lines, stride=stride, per_file=1)
+    rest = other.split("\n")
+    starts = [*range(0, len(rest) - window_lines + 1, stride), len(rest) - window_lines]
+    expected = max(jaccard(identifiers(cursor),
+                           identifiers("\n".join(rest[start:start + window_lines])))
+                   for start in starts)
+    assert best.score == round(expected, 4)
+    assert best.score == round(jaccard(identifiers(cursor), identifiers(best.text)), 4)
