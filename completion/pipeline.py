@@ -18,6 +18,9 @@ from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 
 Trigger = Literal["automatic", "invoked"]
 
+WHOLE_FILE_CHECK_CHARS = 200_000
+"""Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
+
 
 @dataclass(frozen=True)
 class CompletionRequest:
@@ -94,8 +97,11 @@ async def complete(request: CompletionRequest, backend: Backend,
                 break
     finally:
         await stream.aclose()
-    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id,
-                       (window.prefix, window.suffix))
+    # The syntax check reads the whole file: a window may start inside a string or a block,
+    # which makes valid completions look broken. Only huge files are checked on the window.
+    checked = None if len(request.text) <= WHOLE_FILE_CHECK_CHARS else \
+        (window.prefix, window.suffix)
+    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id, checked)
     return Completion(text=text, raw=raw, prompt=prompt, model=backend.name,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
