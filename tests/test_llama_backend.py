@@ -192,15 +192,3 @@ async def test_moving_between_two_places_reuses_each_places_prompt_state(
     assert back.evaluated_tokens < 10 < back.prompt_tokens
     assert again.evaluated_tokens < 10 < again.prompt_tokens
 
-
-async def test_the_syntax_check_reads_the_whole_file_not_the_prompt_window(
-        tiny_model: Path) -> None:
-    # The window (100 tokens) starts inside the long docstring: checked on the window alone,
-    # its closing quotes would open a string and make the completion look broken.
-    doc = "\n".join(f"    Line {i} of a long docstring, with words." for i in range(40))
-    text, offset = at_cursor(f'class Parser:\n    """Parse.\n\n{doc}\n    """\n\n'
-                             f"    def add(self, a, b):\n        return █\n")
-    completion = await complete(CompletionRequest("file:///t.py", text, offset, "python"),
-                                load(tiny_model), CompletionSettings(prompt_tokens=100))
-    assert completion.window_start > 3  # inside the docstring, or at its closing quotes
-    assert completion.text == "a + b"
