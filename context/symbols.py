@@ -384,7 +384,12 @@ def analyze(language_id: str, text: str, tree: Tree | None = None) -> FileSymbol
                 if old is None or _KIND_ORDER[entry.kind] < _KIND_ORDER[old.kind]:
                     found[key] = entry
     entries = sorted(found.values(), key=lambda e: (e.outer.start_byte, e.name))
-    definitions = tuple(_definition(source, shape, entry, entries) for entry in entries)
+    members: dict[tuple[int, int], dict[int, _Found]] = {}
+    for entry in entries:
+        if entry.container_node is not None:
+            key = (entry.container_node.start_byte, entry.container_node.end_byte)
+            members.setdefault(key, {})[entry.outer.start_byte] = entry
+    definitions = tuple(_definition(source, shape, entry, members) for entry in entries)
     return FileSymbols(
         language_id, definitions,
         tuple(sorted(imports, key=lambda i: i.line)),
@@ -462,7 +467,8 @@ def _container_name(source: bytes, node: Node) -> str:
     return _text(source, named) if named is not None else ""
 
 
-def _definition(source: bytes, shape: _Shape, entry: _Found, entries: list[_Found]) -> Definition:
+def _definition(source: bytes, shape: _Shape, entry: _Found,
+                members: dict[tuple[int, int], dict[int, _Found]]) -> Definition:
     outer = entry.outer
     end_line = outer.end_point.row
     if outer.end_point.column == 0 and end_line > entry.start_line:
@@ -471,7 +477,8 @@ def _definition(source: bytes, shape: _Shape, entry: _Found, entries: list[_Foun
     if end_line == entry.start_line:
         header = text
     elif entry.body is not None and entry.node.type in shape.containers:
-        header = _class_header(source, shape, entry, entries)
+        header = _class_header(source, shape, entry,
+                               members.get((entry.node.start_byte, entry.node.end_byte), {}))
     elif entry.body is not None:
         header = _text(source, outer, entry.begin, entry.body.start_byte).rstrip() + \
             _docstring(source, shape, entry.body)
@@ -494,13 +501,12 @@ def _docstring(source: bytes, shape: _Shape, body: Node) -> str:
     return "\n" + _text(source, first, first.start_byte - first.start_point.column)
 
 
-def _class_header(source: bytes, shape: _Shape, entry: _Found, entries: list[_Found]) -> str:
+def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int, _Found]) -> str:
     """Declaration, docstring, and its members' signatures one per line: the class's API."""
     body = entry.body
     if body is None:
         return _text(source, entry.outer, entry.begin).rstrip()
     header = _text(source, entry.outer, entry.begin, body.start_byte).rstrip()
-    members = {e.outer.start_byte: e for e in entries if e.container_node == entry.node}
     lines = [header if shape.docstring else header + " {"]
     docstring = _docstring(source, shape, body)
     if docstring:
@@ -563,6 +569,8 @@ _PATH_SEPARATOR = re.compile(r"::|\.")
 
 def _call_names(family: str, called: str) -> list[str]:
     """The last name of a called path, and a type before it (`Type::new` → new, Type)."""
+    if called.isidentifier():
+        return [called]
     while "<" in called and _TEMPLATE_ARGS.search(called):
         called = _TEMPLATE_ARGS.sub("", called)
     parts = [p for p in _PATH_SEPARATOR.split(called) if p]
