@@ -387,8 +387,8 @@ def analyze(language_id: str, text: str, tree: Tree | None = None) -> FileSymbol
     members: dict[tuple[int, int], dict[int, _Found]] = {}
     for entry in entries:
         if entry.container_node is not None:
-            key = (entry.container_node.start_byte, entry.container_node.end_byte)
-            members.setdefault(key, {})[entry.outer.start_byte] = entry
+            span = (entry.container_node.start_byte, entry.container_node.end_byte)
+            members.setdefault(span, {})[entry.outer.start_byte] = entry
     definitions = tuple(_definition(source, shape, entry, members) for entry in entries)
     return FileSymbols(
         language_id, definitions,
