@@ -336,6 +336,7 @@ _LONG_VARIABLE = 5
 
 
 def _family(language_id: str) -> str:
+    """The language whose shape and import reader a language id shares (tsx -> javascript)."""
     return _FAMILY.get(language_id, language_id)
 
 
@@ -358,7 +359,8 @@ def analyze(language_id: str, text: str, tree: Tree | None = None) -> FileSymbol
     query = _query(language_id)
     if query is None:
         return FileSymbols(language_id)
-    source = text.encode("utf-8")
+    # surrogatepass: text read with errors="surrogateescape" must not raise here.
+    source = text.encode("utf-8", "surrogatepass")
     if tree is None:
         ts_parser = parser(language_id)
         if ts_parser is None:
@@ -414,6 +416,7 @@ class _Found:
 
 
 def _found(source: bytes, shape: _Shape, captures: dict[str, list[Node]]) -> _Found | None:
+    """One query match read as a definition; None for one local to a function."""
     kind, node = next((k[11:], v[0]) for k, v in captures.items() if k.startswith("definition."))
     name = _text(source, captures["name"][0])
     container = _text(source, captures["container"][0]) if "container" in captures else ""
@@ -440,7 +443,7 @@ def _found(source: bytes, shape: _Shape, captures: dict[str, list[Node]]) -> _Fo
     first = outer
     sibling = outer.prev_sibling
     while sibling is not None and sibling.type in shape.docs and \
-            sibling.end_point.row >= first.start_point.row - 1 and _own_line(source, sibling):
+            _last_row(sibling) >= first.start_point.row - 1 and _own_line(source, sibling):
         first = sibling
         sibling = sibling.prev_sibling
     begin = first.start_byte
@@ -449,6 +452,12 @@ def _found(source: bytes, shape: _Shape, captures: dict[str, list[Node]]) -> _Fo
     return _Found(name, kind, node, outer, begin, first.start_point.row,
                   captures["body"][0] if "body" in captures else None, container,
                   container_node)
+
+
+def _last_row(node: Node) -> int:
+    """The node's last line: Rust's `//` comments and C's `#define` end after their newline."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
 def _own_line(source: bytes, node: Node) -> bool:
@@ -469,10 +478,9 @@ def _container_name(source: bytes, node: Node) -> str:
 
 def _definition(source: bytes, shape: _Shape, entry: _Found,
                 members: dict[tuple[int, int], dict[int, _Found]]) -> Definition:
+    """The definition's record, with a header that leaves out the body."""
     outer = entry.outer
-    end_line = outer.end_point.row
-    if outer.end_point.column == 0 and end_line > entry.start_line:
-        end_line -= 1  # `#define` lines end after their newline
+    end_line = max(_last_row(outer), entry.start_line)
     text = _text(source, outer, entry.begin).rstrip("\r\n")
     if end_line == entry.start_line:
         header = text
@@ -526,6 +534,7 @@ def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int
 
 
 def _members(shape: _Shape, body: Node) -> Iterator[Node]:
+    """The children of a class body that are its members, Java's enum parts included."""
     for child in body.named_children:
         if child.type in shape.groups:
             yield from child.named_children
@@ -559,6 +568,7 @@ def _one_line(signature: str) -> str:
 
 
 def _text(source: bytes, node: Node, start: int | None = None, end: int | None = None) -> str:
+    """The source between two bytes (the node's own span by default) as text."""
     return source[node.start_byte if start is None else start:
                   node.end_byte if end is None else end].decode("utf-8", "replace")
 
@@ -586,6 +596,7 @@ def _call_names(family: str, called: str) -> list[str]:
 
 
 def _python_imports(source: bytes, node: Node) -> list[Import]:
+    """`import a.b as c, d` and `from .x import y as z`."""
     line = node.start_point.row
     if node.type == "import_statement":
         imports = []
@@ -620,6 +631,7 @@ def _string(source: bytes, node: Node | None) -> str:
 
 
 def _js_imports(source: bytes, node: Node) -> list[Import]:
+    """ES imports, re-exports, `require(…)`, `import(…)` and TS `import x = require(…)`."""
     line = node.start_point.row
     if node.type == "call_expression":  # require('x') or import('x')
         arguments = node.child_by_field_name("arguments")
@@ -672,12 +684,14 @@ def _require_bindings(source: bytes, call: Node) -> list[tuple[str, str]]:
 
 
 def _go_imports(source: bytes, node: Node) -> list[Import]:
+    """One `import_spec`: a path, whether grouped or aliased."""
     # No names: Go code names the package (`pkg.Name`), whose name is the path's last part.
     return [Import(_string(source, node.child_by_field_name("path")), (), (),
                    node.start_point.row)]
 
 
 def _rust_imports(source: bytes, node: Node) -> list[Import]:
+    """`use` trees, one Import per module path, and `mod x;` as `self::x`."""
     line = node.start_point.row
     if node.type == "mod_item":
         name = _text(source, node.child_by_field_name("name") or node)
@@ -722,6 +736,7 @@ def _rust_use(source: bytes, node: Node, prefix: str,
 
 
 def _java_imports(source: bytes, node: Node) -> list[Import]:
+    """`import a.b.C;`, `import static a.b.C.m;` and `import a.b.*;`."""
     path = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")),
                 None)
     if path is None:
@@ -735,6 +750,7 @@ def _java_imports(source: bytes, node: Node) -> list[Import]:
 
 
 def _c_imports(source: bytes, node: Node) -> list[Import]:
+    """`#include "x.h"`; the query leaves out `<system>` headers."""
     return [Import(_string(source, node.child_by_field_name("path")), (), (),
                    node.start_point.row)]
 
@@ -807,6 +823,7 @@ def _join(directory: str, relative: str) -> str | None:
 
 
 def _under(directory: str, path: str) -> str:
+    """`path` inside `directory` ("" is the workspace root)."""
     return f"{directory}/{path}" if directory else path
 
 
@@ -817,6 +834,7 @@ def _by_suffix(index: FileIndex, suffix: str) -> list[str]:
 
 
 def _python_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """Submodules named by a from-import, then the module, under each root."""
     module = imp.module
     names = [n for n in imp.original if n != MODULE]
     if module.startswith("."):
@@ -845,6 +863,7 @@ def _python_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[
 
 
 def _python_module(path: str) -> list[str]:
+    """The files a module path may be: `m.py`, a stub, or a package."""
     return [f"{path}.py", f"{path}.pyi", _under(path, "__init__.py"), _under(path, "__init__.pyi")]
 
 
@@ -852,6 +871,7 @@ _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
 
 
 def _js_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """A relative specifier as written, with an extension, or as a folder's index."""
     if not imp.module.startswith("."):
         return []  # a package from node_modules (or a tsconfig alias)
     target = _join(posixpath.dirname(importing_path), imp.module)
@@ -869,6 +889,7 @@ def _js_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]
 
 
 def _go_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """The package folder's non-test files."""
     directory = None
     for module, root in sorted(index.go_modules.items(), key=lambda m: -len(m[0])):
         if imp.module == module or imp.module.startswith(module + "/"):
@@ -889,34 +910,50 @@ def _go_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]
 
 
 def _rust_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """Submodules named by a `use`, else the deepest module file of its path."""
     parts = [p for p in imp.module.split("::") if p]
     if not parts:
         return []
     own = _rust_module_dir(importing_path)
+    crate = _rust_crate_dir(importing_path, index)
+    # An unprefixed path must at least name a module here, or it is another crate's.
+    shallowest = 0
     if parts[0] == "crate":
-        base = _rust_crate_dir(importing_path, index)
+        bases = [crate]
         parts = parts[1:]
     elif parts[0] in ("self", "super"):
         base = own
         while parts and parts[0] in ("self", "super"):
             if parts.pop(0) == "super":
                 base = posixpath.dirname(base)
+        bases = [base]
     else:
-        base = own  # 2018 paths may start at a module declared in this one; else a crate
+        # A module declared in this one (2018 paths), else from the crate root (2015 paths);
+        # anything else is another crate.
+        bases = list(dict.fromkeys([own, crate]))
+        shallowest = 1
     names = [n for n in imp.original if n != MODULE]
-    found = []
-    # The deepest module that exists wins: `use crate::a::b::Item` is in a/b.rs, else a.rs.
-    for depth in range(len(parts), -1, -1):
-        path = "/".join([base, *parts[:depth]]) if base else "/".join(parts[:depth])
-        if depth == len(parts):
-            for name in names:
-                found += _rust_module(_under(path, name))
-        if depth:
-            found += _rust_module(path)
-    return found
+    for base in bases:
+        # The deepest module that exists wins: `use crate::a::b::Item` is in a/b.rs, else a.rs.
+        for depth in range(len(parts), shallowest - 1, -1):
+            path = "/".join(p for p in [base, *parts[:depth]] if p)
+            candidates = [c for name in names for c in _rust_module(_under(path, name))] \
+                if depth == len(parts) else []
+            candidates += _rust_module(path) if depth else _rust_root_module(base)
+            found = [c for c in candidates if c in index.files]
+            if found:
+                return found
+    return []
+
+
+def _rust_root_module(directory: str) -> list[str]:
+    """The file of the module whose submodules live in `directory`."""
+    files = [_under(directory, "lib.rs"), _under(directory, "main.rs")]
+    return files + _rust_module(directory) if directory else files
 
 
 def _rust_module(path: str) -> list[str]:
+    """The files a Rust module path may be: `m.rs` or `m/mod.rs`."""
     return [f"{path}.rs", f"{path}/mod.rs"]
 
 
@@ -941,6 +978,7 @@ def _rust_crate_dir(path: str, index: FileIndex) -> str:
 
 
 def _java_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """`pkg/C.java` under any source root, or a whole package for `.*`."""
     package = imp.module.replace(".", "/")
     found = []
     for name in imp.original:
@@ -959,6 +997,7 @@ def _java_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[st
 
 
 def _c_resolve(importing_path: str, imp: Import, index: FileIndex) -> list[str]:
+    """The header beside the including file, then any file ending with its path."""
     directory = posixpath.dirname(importing_path)
     beside = _join(directory, imp.module)
     found = [beside] if beside is not None else []

@@ -405,6 +405,26 @@ def test_an_edited_tree_is_reused() -> None:
     assert [d.name for d in analyze("python", new, tree).definitions] == ["f", "g"]
 
 
+@pytest.mark.parametrize(("language_id", "text", "start_line"), [
+    ("rust", "/// Doc.\n#[inline]\nfn f() {}\n", 0),
+    ("rust", "// Not about f.\n\nfn f() {}\n", 2),
+    ("c", "int x; // about x\nint f(void) { return 0; }\n", 1),
+    ("c", "/* One. */\n/* Two. */\nint f(void) { return 0; }\n", 0),
+    ("go", "package p\n\n// F does.\n// It also does.\nfunc F() {}\n", 2),
+    ("python", "# Not a docstring.\n@a\n@b(1)\ndef f(): pass\n", 1),
+])
+def test_a_definition_starts_at_its_doc_comment(language_id: str, text: str,
+                                                start_line: int) -> None:
+    [definition] = [d for d in analyze(language_id, text).definitions if d.name == "f" or
+                    d.name == "F"]
+    assert definition.start_line == start_line
+
+
+def test_unencodable_text_does_not_raise() -> None:
+    text = "def f():\n    return '\udcff'\n"
+    assert [d.name for d in analyze("python", text).definitions] == ["f"]
+
+
 def test_non_ascii_text_keeps_its_characters() -> None:
     [d] = analyze("python", 'def grüße(x):\n    """Sagt hallo."""\n    return x\n').definitions
     assert (d.name, d.header) == ("grüße", 'def grüße(x):\n    """Sagt hallo."""')
@@ -463,7 +483,15 @@ C_FILES = ["src/main.c", "src/point.h", "include/point.h", "include/geo/shape.hp
     ("rust", "src/shapes/circle.rs", Import("super::square", ("Sq",), ("Sq",), 0), RUST_FILES,
      ["src/shapes/square.rs"]),
     ("rust", "src/geometry/vec.rs", Import("crate::shapes::circle", ("C",), ("C",), 0),
-     RUST_FILES, ["src/shapes/circle.rs", "src/shapes/mod.rs"]),
+     RUST_FILES, ["src/shapes/circle.rs"]),
+    ("rust", "src/shapes/circle.rs", Import("super", (), (), 0), RUST_FILES,
+     ["src/shapes/mod.rs"]),
+    ("rust", "src/geometry/vec.rs", Import("crate", ("Config",), ("Config",), 0), RUST_FILES,
+     ["src/lib.rs"]),
+    ("rust", "src/geometry/vec.rs", Import("shapes", ("Circle",), ("Circle",), 0), RUST_FILES,
+     ["src/shapes/mod.rs"]),
+    ("rust", "src/geometry/vec.rs", Import("serde", ("Serialize",), ("Serialize",), 0),
+     RUST_FILES, []),
     ("rust", "src/lib.rs", Import("std::io", ("Read",), ("Read",), 0), RUST_FILES, []),
     ("java", "app/src/main/java/com/acme/shop/Shop.java",
      Import("com.acme.model", ("Item",), ("Item",), 0), JAVA_FILES,
