@@ -93,9 +93,13 @@ _JAVASCRIPT = {
 (variable_declarator name: (identifier) @name
   value: [(arrow_function body: (_) @body) (function_expression body: (_) @body)])
   @definition.function
-(program (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable))
-(program (export_statement (lexical_declaration
-  (variable_declarator name: (identifier) @name) @definition.variable)))
+(program [
+  (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
+  (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)
+  (export_statement [
+    (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
+    (variable_declaration
+      (variable_declarator name: (identifier) @name) @definition.variable)])])
 """,
     "imports": """
 (import_statement source: (string)) @import
@@ -528,6 +532,8 @@ def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int
         elif child.type in shape.fields and child.start_point.row == child.end_point.row and \
                 not (index == 0 and docstring):
             lines.append(indent + _text(source, child))
+        elif child.type == "access_specifier":  # C++ `public:`; the colon is not in the node
+            lines.append(indent + _text(source, child) + ":")
     if not shape.docstring:
         lines.append(" " * entry.outer.start_point.column + "}")
     return "\n".join(lines)

@@ -298,6 +298,7 @@ def test_text_is_the_whole_definition_from_its_doc_comment() -> None:
     ("cpp", "Circle", dedent('''\
         /// A circle.
         class Circle : public Shape {
+        public:
             Circle();
             double area(double scale) const;
             virtual ~Circle();
@@ -347,6 +348,15 @@ def test_imports(language_id: str, expected: list[Import]) -> None:
 def test_calls(language_id: str, expected: list[tuple[str, int]]) -> None:
     assert analyze(language_id, SOURCES[language_id]).calls == \
         tuple(Call(name, line) for name, line in expected)
+
+
+def test_only_top_level_javascript_variables_are_definitions() -> None:
+    text = "var a = 1;\nexport let b = 2;\nconst c = 3, d = 4;\nfunction f() {\n  const z = 1;\n}\n"
+    found = analyze("javascript", text).definitions
+    assert [(d.kind, d.name, d.header) for d in found] == [
+        ("variable", "a", "var a = 1;"), ("variable", "b", "export let b = 2;"),
+        ("variable", "c", "c = 3"), ("variable", "d", "d = 4"),
+        ("function", "f", "function f()")]
 
 
 def test_react_variants_use_their_grammar() -> None:
