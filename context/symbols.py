@@ -769,7 +769,7 @@ _IMPORTS: dict[str, Callable[[bytes, Node], list[Import]]] = {
 
 # Resolution: which workspace files an import points to.
 
-Read = Callable[[str], "str | None"]
+Read = Callable[[str], str | None]
 """Reads a workspace file's text by its workspace-relative path (None when unreadable)."""
 
 

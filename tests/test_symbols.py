@@ -334,20 +334,40 @@ def test_imports(language_id: str, expected: list[Import]) -> None:
     assert list(analyze(language_id, SOURCES[language_id]).imports) == expected
 
 
+def line(text: str, snippet: str) -> int:
+    """The 0-based line of `snippet`, which must occur once in `text`."""
+    assert text.count(snippet) == 1, snippet
+    return text[:text.index(snippet)].count("\n")
+
+
 @pytest.mark.parametrize(("language_id", "expected"), [
-    ("python", [("scale", 15), ("Point", 19), ("hypot", 19), ("helper", 24)]),
-    ("javascript", [("require", 2), ("fetch", 9), ("Box", 16), ("size", 16), ("Panel", 20)]),
-    ("typescript", [("log", 11)]),
-    ("go", [("Item", 18), ("Put", 22), ("Println", 26)]),
-    ("rust", [("String", 11), ("new", 11), ("Vec", 18), ("with_capacity", 18), ("Grid", 19),
-              ("Point", 19), ("fill", 19), ("from", 19)]),
-    ("java", [("Item", 13), ("price", 13)]),
-    ("c", [("calloc", 11), ("size", 11)]),
-    ("cpp", [("Box", 13), ("create", 13), ("make_unique", 13)]),
+    ("python", [("scale", "scale(a)"), ("Point", "Point())"), ("hypot", "math.hypot"),
+                ("helper", "return helper()")]),
+    ("javascript", [("require", "require("), ("fetch", "fetch("), ("Box", "new Box"),
+                    ("size", ".size()"), ("Panel", "<Panel")]),
+    ("typescript", [("log", "console.log")]),
+    ("go", [("Item", "Item{"), ("Put", "s.Put("), ("Println", "f.Println(")]),
+    ("rust", [("String", "String::new"), ("new", "String::new"), ("Vec", "Vec::"),
+              ("with_capacity", "Vec::"), ("Grid", "Grid::<T>"), ("Point", "Grid::<T>"),
+              ("fill", "Grid::<T>"), ("from", "Grid::<T>")]),
+    ("java", [("Item", "new Item"), ("price", "price(new")]),
+    ("c", [("calloc", "calloc("), ("size", "calloc(")]),
+    ("cpp", [("Box", "make_unique"), ("create", "make_unique"), ("make_unique", "make_unique")]),
 ])
-def test_calls(language_id: str, expected: list[tuple[str, int]]) -> None:
-    assert analyze(language_id, SOURCES[language_id]).calls == \
-        tuple(Call(name, line) for name, line in expected)
+def test_calls(language_id: str, expected: list[tuple[str, str]]) -> None:
+    text = SOURCES[language_id]
+    assert analyze(language_id, text).calls == \
+        tuple(Call(name, line(text, snippet)) for name, snippet in expected)
+
+
+@pytest.mark.parametrize("language_id", sorted(SOURCES))
+def test_lines_span_the_text(language_id: str) -> None:
+    text = SOURCES[language_id]
+    lines = text.split("\n")
+    for definition in analyze(language_id, text).definitions:
+        spanned = "\n".join(lines[definition.start_line:definition.end_line + 1])
+        assert definition.text.count("\n") == definition.end_line - definition.start_line
+        assert definition.text.lstrip() in spanned, definition.name
 
 
 def test_only_top_level_javascript_variables_are_definitions() -> None:
