@@ -122,7 +122,7 @@ _JAVASCRIPT["calls"] += _JSX_CALLS
 _TYPESCRIPT = {
     "definitions": _JAVASCRIPT["definitions"] + """
 (abstract_class_declaration name: (_) @name body: (class_body) @body) @definition.class
-(interface_declaration name: (_) @name) @definition.type
+(interface_declaration name: (_) @name body: (interface_body) @body) @definition.type
 (type_alias_declaration name: (_) @name) @definition.type
 (enum_declaration name: (_) @name) @definition.type
 (function_signature name: (_) @name) @definition.function
@@ -291,14 +291,17 @@ _SHAPES: dict[str, _Shape] = {
         fields=frozenset({"expression_statement"}),
         stub=" ...", docstring=True),
     "javascript": _Shape(
-        containers=frozenset({"class_declaration", "class", "abstract_class_declaration"}),
+        # An interface is a container so that its header lists members without their docs.
+        containers=frozenset({"class_declaration", "class", "abstract_class_declaration",
+                              "interface_declaration"}),
         scopes=frozenset({"function_declaration", "generator_function_declaration",
                           "function_expression", "arrow_function", "method_definition",
                           "generator_function", "object", "function"}),
         wrappers=frozenset({"export_statement", "lexical_declaration", "variable_declaration"}),
         docs=frozenset({"comment"}),
         fields=frozenset({"field_definition", "public_field_definition",
-                          "abstract_method_signature", "method_signature", "index_signature"}),
+                          "abstract_method_signature", "method_signature", "index_signature",
+                          "property_signature", "call_signature", "construct_signature"}),
         stub=""),
     "go": _Shape(
         scopes=frozenset({"function_declaration", "method_declaration", "func_literal"}),
@@ -337,6 +340,8 @@ _GROUPS = frozenset({"type_declaration", "const_declaration", "var_declaration",
 _KIND_ORDER = {"class": 0, "type": 1, "method": 2, "function": 3, "variable": 4}
 _LONG_VARIABLE = 5
 """A variable longer than this many lines shows only its first line as its header."""
+_LONG_FIELD = 160
+"""A class field longer than this (a big literal, once on one line) stays out of the header."""
 
 
 def _family(language_id: str) -> str:
@@ -529,9 +534,10 @@ def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int
         if member is not None:
             signature = _signature(source, shape, member)
             lines.extend(indent + line for line in signature.split("\n"))
-        elif child.type in shape.fields and child.start_point.row == child.end_point.row and \
-                not (index == 0 and docstring):
-            lines.append(indent + _text(source, child))
+        elif child.type in shape.fields and not (index == 0 and docstring):
+            field = _one_line(_text(source, child))
+            if "\n" not in field and len(field) <= _LONG_FIELD:
+                lines.append(indent + field)
         elif child.type == "access_specifier":  # C++ `public:`; the colon is not in the node
             lines.append(indent + _text(source, child) + ":")
     if not shape.docstring:

@@ -370,6 +370,28 @@ def test_lines_span_the_text(language_id: str) -> None:
         assert definition.text.lstrip() in spanned, definition.name
 
 
+def test_an_interface_header_lists_members_without_their_docs() -> None:
+    text = dedent('''\
+        /** Something with a name. */
+        export interface Named<T> extends Base {
+          /** The name. */
+          name: string;
+          greet(x: number,
+                y: string): void;
+          [key: string]: T;
+        }
+        ''')
+    [named] = analyze("typescript", text).definitions
+    assert (named.kind, named.start_line, named.end_line) == ("type", 0, 7)
+    assert named.header == dedent('''\
+        /** Something with a name. */
+        export interface Named<T> extends Base {
+          name: string
+          greet(x: number, y: string): void
+          [key: string]: T
+        }''')
+
+
 def test_only_top_level_javascript_variables_are_definitions() -> None:
     text = "var a = 1;\nexport let b = 2;\nconst c = 3, d = 4;\nfunction f() {\n  const z = 1;\n}\n"
     found = analyze("javascript", text).definitions
