@@ -530,7 +530,7 @@ def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int
         lines.append(docstring[1:])
     for index, child in enumerate(_members(shape, body)):
         member = members.get(child.start_byte)
-        indent = " " * child.start_point.column
+        indent = _indent(source, child)
         if member is not None:
             signature = _signature(source, shape, member)
             lines.extend(indent + line for line in signature.split("\n"))
@@ -541,8 +541,14 @@ def _class_header(source: bytes, shape: _Shape, entry: _Found, members: dict[int
         elif child.type == "access_specifier":  # C++ `public:`; the colon is not in the node
             lines.append(indent + _text(source, child) + ":")
     if not shape.docstring:
-        lines.append(" " * entry.outer.start_point.column + "}")
+        lines.append(_indent(source, entry.outer) + "}")
     return "\n".join(lines)
+
+
+def _indent(source: bytes, node: Node) -> str:
+    """The whitespace before the node on its line, tabs kept ("" after other text)."""
+    before = _text(source, node, node.start_byte - node.start_point.column, node.start_byte)
+    return before if not before.strip() else ""
 
 
 def _members(shape: _Shape, body: Node) -> Iterator[Node]:
