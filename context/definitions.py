@@ -4,7 +4,7 @@ names it imports, and the call sites of the functions at the cursor."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,8 +16,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NEAR_BEFORE, NEAR_AFTER = 30, 10
 """Lines around the cursor whose names count as "near"."""
 
-Resolve = Callable[[str, str, Import, Collection[str]], list[str]]
-"""(language id, importing path, import, workspace files) -> files the import points to."""
+Resolve = Callable[[str, str, Import], list[str]]
+"""(language id, importing path, import) -> workspace files the import points to."""
 
 
 class WorkspaceSymbols(Protocol):
@@ -87,12 +87,11 @@ def definition_snippets(site: Site, index: WorkspaceSymbols, resolve: Resolve,
     (`mod.name`), then its other top-level definitions.
     """
     near = near_names(site)
-    files = index.files()
     snippets: list[Snippet] = []
     for imp in site.own.imports:
         if deadline():
             break
-        targets = resolve(site.language_id, site.path, imp, files)
+        targets = resolve(site.language_id, site.path, imp)
         if not targets:
             continue
         bound = dict(zip(imp.names, imp.original, strict=False))
@@ -153,12 +152,11 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     return snippets
 
 
-def related_files(site: Site, index: WorkspaceSymbols, resolve: Resolve) -> list[str]:
+def related_files(site: Site, resolve: Resolve) -> list[str]:
     """Files the cursor's file imports, for the sources that favour related files."""
-    files = index.files()
     related: list[str] = []
     for imp in site.own.imports:
-        for target in resolve(site.language_id, site.path, imp, files)[:3]:
+        for target in resolve(site.language_id, site.path, imp)[:3]:
             if target != site.path and target not in related:
                 related.append(target)
     return related

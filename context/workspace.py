@@ -28,7 +28,7 @@ from lspilot.context.index import WorkspaceIndex
 from lspilot.context.languages import language_id_for
 from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
 from lspilot.context.snippet import Snippet
-from lspilot.context.symbols import FileSymbols, analyze, resolve_import
+from lspilot.context.symbols import FileIndex, FileSymbols, analyze, index_files, resolve_import
 from lspilot.context.window import Window
 from lspilot.settings import ContextSettings
 
@@ -67,12 +67,11 @@ class Workspace:
     """Context sources for one workspace folder (or none: only open files then)."""
 
     def __init__(self, root: Path | None, settings: ContextSettings,
-                 open_documents: Callable[[], Iterable[OpenDocument]], *,
-                 resolve: Resolve = resolve_import) -> None:
+                 open_documents: Callable[[], Iterable[OpenDocument]]) -> None:
         self.root = root.resolve() if root is not None else None
         self.settings = settings
         self._open_documents = open_documents
-        self._resolve = resolve
+        self._files: tuple[int, FileIndex] | None = None
         self.exclusions = Exclusions(self.root) if self.root is not None else None
         self.index: WorkspaceIndex | None = None
         if self.root is not None and settings.index_workspace:
@@ -174,10 +173,11 @@ class Workspace:
         lines = text.split("\n")
         near = "\n".join(lines[max(0, line - SIMILAR_WINDOW_LINES):line + 1])
         index = self.index if self.index is not None and self.index.ready else None
-        related = related_files(site, index, self._resolve) if index is not None else []
+        resolve = self._resolver()
+        related = related_files(site, resolve) if index is not None else []
         sources: list[tuple[str, Callable[[], list[Snippet]]]] = [
             ("scope", lambda: scope_snippets(site)),
-            ("definition", lambda: definition_snippets(site, index, self._resolve, late)
+            ("definition", lambda: definition_snippets(site, index, resolve, late)
              if index is not None else []),
             ("usage", lambda: usage_snippets(site, index, late) if index is not None else []),
             ("git_diff", lambda: self.git.snippets(path, related, line,
@@ -208,6 +208,30 @@ class Workspace:
                             tuple(skipped), round((time.perf_counter() - started) * 1000, 3))
         self._last = (key, gathered)
         return gathered
+
+    def _resolver(self) -> Resolve:
+        """Import resolution over the indexed files, re-indexed when the files change."""
+        index = self.index
+        if index is None:
+            return lambda language_id, path, imp: []
+        generation = index.generation
+        if self._files is None or self._files[0] != generation:
+            self._files = (generation, index_files(index.files(), self._read))
+        files = self._files[1]
+        return lambda language_id, path, imp: resolve_import(language_id, path, imp, files,
+                                                             self._read)
+
+    def _read(self, path: str) -> str | None:
+        """A workspace file's text, for go.mod (never outside the workspace)."""
+        if self.root is None or self.excluded(path):
+            return None
+        target = (self.root / path).resolve()
+        if not target.is_relative_to(self.root):
+            return None
+        try:
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def _text_of(self, path: str) -> str | None:
         for doc in self._open_documents():
