@@ -60,7 +60,7 @@ exclusion examples."""
 SKIPPED_DIRS: tuple[str, ...] = (
     ".git", ".hg", ".svn", "node_modules", "bower_components", "__pycache__", ".venv", "venv",
     "site-packages", ".tox", ".nox", ".eggs", "*.egg-info", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".cache", "dist", "build", "target", "out", "vendor", ".gradle", ".next",
+    ".ruff_cache", ".cache", "dist", "build", "target", "vendor", ".gradle", ".next",
     ".nuxt", ".svelte-kit", ".dart_tool", ".terraform", ".direnv", "Pods", "DerivedData",
     "coverage", "htmlcov", ".idea", ".vscode",
 )
@@ -168,9 +168,11 @@ class Exclusions:
         return self._ignored(rel_path, is_dir)
 
     def forget(self, folder: str = "") -> None:
-        """Drop the cached rules of `folder` (workspace-relative, "" for the root)."""
+        """Drop the cached rules of `folder` ("" for the root) and of the folders inside it."""
         with self._lock:
-            self._rules.pop(folder, None)
+            for cached in [f for f in self._rules
+                           if not folder or f == folder or f.startswith(folder + "/")]:
+                del self._rules[cached]
             self._folders.clear()
 
     def _folder_excluded(self, folder: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import queue
 import stat
 import sys
@@ -128,7 +129,8 @@ class WorkspaceIndex:
 
     def update(self, rel_path: str) -> None:
         """Re-read a file (or folder) that a caller knows has changed, e.g. on didSave."""
-        self._queue.put(rel_path.replace(os.sep, "/").strip("/"))
+        rel = posixpath.normpath(rel_path.replace(os.sep, "/")).strip("/")
+        self._queue.put("" if rel == "." else rel)
 
     # --- lookups
 
@@ -158,16 +160,14 @@ class WorkspaceIndex:
     def definitions(self, name: str) -> list[tuple[str, Definition]]:
         """Every definition of `name` in the workspace, by path and line."""
         with self._lock:
-            found = [(path, d) for path, defs in self._definitions.get(name, {}).items()
-                     for d in defs]
-        return sorted(found, key=lambda item: (item[0], item[1].start_line))
+            by_path = self._definitions.get(name, {})
+            return [(path, d) for path in sorted(by_path) for d in by_path[path]]
 
     def callers(self, name: str) -> list[tuple[str, Call]]:
         """Every call site of `name` in the workspace, by path and line."""
         with self._lock:
-            found = [(path, c) for path, calls in self._calls.get(name, {}).items()
-                     for c in calls]
-        return sorted(found, key=lambda item: (item[0], item[1].line))
+            by_path = self._calls.get(name, {})
+            return [(path, c) for path in sorted(by_path) for c in by_path[path]]
 
     # --- the background thread
 
@@ -230,6 +230,9 @@ class WorkspaceIndex:
                 folders.add("")
             elif name in IGNORE_FILES:
                 folders.add(folder)
+            elif not (self.root / path).is_file():
+                # A folder created, moved or deleted: rules cached under its name are stale.
+                self.exclusions.forget(path)
         for folder in folders:
             self.exclusions.forget(folder)
         for folder in _outermost(folders):
@@ -240,8 +243,13 @@ class WorkspaceIndex:
 
     def _refresh(self, rel: str) -> None:
         """Bring one path (file or folder, present or gone) up to date."""
+        path = self.root / rel
+        if os.path.realpath(path) != str(path):
+            # Reached through a symbolic link, or `..`: it may lie outside the workspace.
+            self._remove_under(rel)
+            return
         try:
-            info = os.lstat(self.root / rel)
+            info = os.lstat(path)
         except OSError:
             self._remove_under(rel)
             return
@@ -315,10 +323,13 @@ class WorkspaceIndex:
             self._remove(path)
 
     def _link(self, rel: str, symbols: FileSymbols) -> None:
-        for name, defs in _by_name(symbols.definitions, lambda d: d.name).items():
+        # Sorted here, once per change, so that lookups only sort the (few) paths.
+        definitions = sorted(symbols.definitions, key=lambda d: d.start_line)
+        for name, defs in _by_name(definitions, lambda d: d.name).items():
             self._definitions.setdefault(name, {})[rel] = defs
-        for name, calls in _by_name(symbols.calls, lambda c: c.name).items():
-            self._calls.setdefault(name, {})[rel] = calls
+        calls = sorted(symbols.calls, key=lambda c: c.line)
+        for name, found in _by_name(calls, lambda c: c.name).items():
+            self._calls.setdefault(name, {})[rel] = found
 
     def _unlink(self, rel: str, symbols: FileSymbols) -> None:
         for table, names in ((self._definitions, {d.name for d in symbols.definitions}),

@@ -256,3 +256,33 @@ def test_stop_during_the_build(tmp_path: Path) -> None:
     index.start()
     index.stop()
     assert len(index.files()) <= 200
+
+
+def test_a_recreated_folder_drops_its_old_rules(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start({"pkg/.gitignore": "gen.py\n", "pkg/gen.py": "def gen():\n    pass\n",
+                   "pkg/a.py": "def a():\n    pass\n"})
+    assert index.files() == {"pkg/a.py"}
+    delete("pkg")(index.root)
+    assert wait_until(index, lambda: index.files() == set())
+    write("pkg/gen.py", "def gen():\n    pass\n")(index.root)
+    assert wait_until(index, lambda: index.files() == {"pkg/gen.py"})
+    rename("pkg", "moved")(index.root)
+    assert wait_until(index, lambda: index.files() == {"moved/gen.py"})
+
+
+def test_update_never_follows_links(start: Callable[..., WorkspaceIndex], tmp_path: Path) -> None:
+    make_tree(tmp_path / "outside", {"leak.py": "def leaked():\n    pass\n"})
+    index = start({"src/a.py": "def a():\n    pass\n"}, watch=False)
+    (index.root / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (index.root / "src/leak.py").symlink_to(tmp_path / "outside/leak.py")
+    for path in ("linked/leak.py", "linked", "../outside/leak.py", "src/leak.py", "src/../linked",
+                 str(tmp_path / "outside/leak.py")):
+        index.update(path)
+    write("src/a.py", "def sentinel():\n    pass\n")(index.root)
+    index.update("src/a.py")
+    assert wait_until(index, lambda: bool(index.definitions("sentinel")))
+    assert index.files() == {"src/a.py"}
+    write("src/b.py", "def b():\n    pass\n")(index.root)
+    index.update("")  # a whole rescan
+    assert wait_until(index, lambda: index.files() == {"src/a.py", "src/b.py"})
+    assert index.definitions("leaked") == []
