@@ -9,7 +9,8 @@ plus ignored, secret, binary, huge and generated files). Reported:
 - memory the index keeps (tracemalloc), and how much of it is file text;
 - one changed file end to end: write the file, then poll until its new definition is in the
   index (watchdog event, coalescing pause, read, analyze, swap), p50/p95;
-- `definitions()`/`callers()`/`text()` lookups, p50/p95/max, next to reading a file from disk.
+- `definitions()`/`callers()`/`text()` lookups, p50/p95/max, next to reading a file from disk,
+  and how long a lookup waits (lock, GIL) while the build runs.
 
     .venv/bin/python -m bench.index [--files 2000] [--edits 50] [--json OUT]
 """
@@ -36,11 +37,22 @@ from lspilot.context.symbols import FileSymbols
 from tests.regex_symbols import regex_analyze
 
 
-def build(root: Path, analyze: Analyze) -> tuple[WorkspaceIndex, float]:
-    """A started index and the seconds its first build took."""
+def build(root: Path, analyze: Analyze, probes: list[float] | None = None
+          ) -> tuple[WorkspaceIndex, float]:
+    """A started index and the seconds its first build took.
+
+    With `probes`, lookups are made every millisecond during the build (as completion
+    requests would) and their durations in microseconds are appended to it.
+    """
     index = WorkspaceIndex(root, analyze)
     started = time.perf_counter()
     index.start()
+    while probes is not None and not index.ready:
+        probe = time.perf_counter_ns()
+        # A name with no matches: what is measured is the wait for the lock and the GIL.
+        index.definitions("no_such_name")
+        probes.append((time.perf_counter_ns() - probe) / 1000)
+        time.sleep(0.001)
     if not index.wait_ready(600):
         raise RuntimeError("the index was not built within 10 minutes")
     return index, time.perf_counter() - started
@@ -126,9 +138,12 @@ def lookups(index: WorkspaceIndex) -> dict[str, object]:
 
 def measure(root: Path, name: str, analyze: Analyze, edits: int) -> dict[str, object]:
     """All the figures for one analyzer."""
-    index, seconds = build(root, analyze)
+    probes: list[float] = []
+    index, seconds = build(root, analyze, probes)
     figures: dict[str, object] = {"analyzer": name, "build_s": seconds,
                                   "files": len(index.files())}
+    figures["lookups_during_build_us"] = {"n": len(probes), "p50": percentile(probes, 50),
+                                          "p95": percentile(probes, 95), "max": max(probes)}
     figures["per_file_ms"] = seconds * 1000 / max(1, len(index.files()))
     figures["lookups"] = lookups(index)
     latencies = edit_latencies(index, edits)

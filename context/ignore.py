@@ -95,8 +95,12 @@ def _spec(patterns: Iterable[str]) -> GitIgnoreSpec:
 _SECRETS = _spec(p.lower() for p in SECRET_PATTERNS)
 
 
-def is_secret(rel_path: str, secrets: GitIgnoreSpec = _SECRETS) -> bool:
-    """Whether a (`/`-separated) path names a file that may hold secrets."""
+def is_secret(rel_path: str) -> bool:
+    """Whether a (`/`-separated) path names a file that may hold secrets (`SECRET_PATTERNS`)."""
+    return _matches_secret(_SECRETS, rel_path)
+
+
+def _matches_secret(secrets: GitIgnoreSpec, rel_path: str) -> bool:
     return bool(secrets.match_file(rel_path.lower()))
 
 
@@ -153,7 +157,7 @@ class Exclusions:
         secret and generated-file names only.
         """
         if rel_path.startswith(("/", "../")) or rel_path == ".." or os.path.isabs(rel_path):
-            return is_secret(rel_path, self._secrets) or (
+            return _matches_secret(self._secrets, rel_path) or (
                 not is_dir and bool(self._generated.match_file(rel_path)))
         folder, _, _ = rel_path.rpartition("/")
         return self._folder_excluded(folder) or self.excluded_here(rel_path, is_dir)
@@ -161,7 +165,7 @@ class Exclusions:
     def excluded_here(self, rel_path: str, is_dir: bool) -> bool:
         """Whether the entry itself is excluded, its folder being known to be included."""
         probe = rel_path + "/" if is_dir else rel_path
-        if is_secret(probe, self._secrets) or self._skipped.match_file(probe):
+        if _matches_secret(self._secrets, probe) or self._skipped.match_file(probe):
             return True
         if not is_dir and self._generated.match_file(rel_path):
             return True

@@ -5,6 +5,7 @@ The analyzer is `tests/regex_symbols.py`, a stand-in for `context/symbols.py: an
 
 from __future__ import annotations
 
+import gc
 import shutil
 import threading
 import time
@@ -201,7 +202,7 @@ def test_a_burst_of_changes(start: Callable[..., WorkspaceIndex]) -> None:
 
 
 def test_update_without_watching(start: Callable[..., WorkspaceIndex]) -> None:
-    index = start(WORKSPACE, watch=False)
+    index = start(WORKSPACE, watch=False, pause_gc=False)
     write("app/util.py", "def parse3():\n    pass\n")(index.root)
     write("app/new.py", "def fresh():\n    pass\n")(index.root)
     index.update("app/util.py")
@@ -286,3 +287,17 @@ def test_update_never_follows_links(start: Callable[..., WorkspaceIndex], tmp_pa
     index.update("")  # a whole rescan
     assert wait_until(index, lambda: index.files() == {"src/a.py", "src/b.py"})
     assert index.definitions("leaked") == []
+
+
+def test_the_collector_runs_again_after_concurrent_builds(tmp_path: Path) -> None:
+    indexes = []
+    for number in range(3):
+        make_tree(tmp_path / str(number), {f"m{n}.py": "def f():\n    pass\n" for n in range(50)})
+        indexes.append(WorkspaceIndex(tmp_path / str(number), regex_analyze, watch=False))
+    assert gc.isenabled()
+    for index in indexes:
+        index.start()
+    assert all(index.wait_ready(TIMEOUT) for index in indexes)
+    for index in indexes:
+        index.stop()
+    assert gc.isenabled()
