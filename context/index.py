@@ -1,0 +1,425 @@
+"""The workspace's source files, their text and symbols, kept current by file-system events.
+
+`WorkspaceIndex.start()` returns at once: a background thread walks the workspace (rules in
+`context/ignore.py`) while a watchdog observer queues changes; the same thread then applies
+them in coalesced batches. Lookups take a lock for the few dictionary reads they need, so a
+completion request never waits for indexing, only for another lookup or a one-file swap.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import posixpath
+import queue
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from lspilot.context.ignore import GIT_EXCLUDE, IGNORE_FILES, MAX_BYTES, Exclusions, read_source
+from lspilot.context.ignore import walk as walk_included
+from lspilot.context.languages import language_id_for
+from lspilot.context.symbols import Call, Definition, FileSymbols
+
+log = logging.getLogger(__name__)
+
+Analyze = Callable[[str, str], FileSymbols]
+"""Reads a file's symbols from its language id and text (`context/symbols.py: analyze`)."""
+
+# Only changes of content and names: open/close/access events would echo the index's own reads.
+WATCHED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent,
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+]
+
+_STOP = "\0stop"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    text: str
+    symbols: FileSymbols
+    stamp: tuple[int, int]
+    """(mtime_ns, size) when read: an event on a file with the same stamp changes nothing."""
+
+
+class WorkspaceIndex:
+    """Source files of one workspace folder, with their symbols, updated in the background."""
+
+    def __init__(self, root: Path, analyze: Analyze, *, exclusions: Exclusions | None = None,
+                 max_bytes: int = MAX_BYTES,
+                 language_for: Callable[[str], str] = language_id_for, watch: bool = True,
+                 pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2
+                 ) -> None:
+        """Index `root`'s files that have a language id (`language_for`, "" means skip).
+
+        Without `watch`, only `update()` calls bring changes in.
+
+        With `pause_gc`, Python's cyclic garbage collector is paused during the first build
+        and what survived it is then frozen (`gc.freeze`): the index holds hundreds of
+        thousands of small records, and full collections over them stalled every thread of
+        the process for up to 330 ms and doubled the build time (bench/index.py). The
+        records are acyclic, so reference counting still frees them when they are replaced.
+
+        A burst of events is applied together once it has been quiet for `quiet_s`, or after
+        `max_delay_s` at the latest.
+        """
+        self.root = root.resolve()
+        self.exclusions = exclusions if exclusions is not None else Exclusions(self.root)
+        self._analyze = analyze
+        self._max_bytes = max_bytes
+        self._language_for = language_for
+        self._quiet_s = quiet_s
+        self._max_delay_s = max_delay_s
+        self._watching = watch
+        self._pause_gc = pause_gc
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._definitions: dict[str, dict[str, tuple[Definition, ...]]] = {}
+        self._calls: dict[str, dict[str, tuple[Call, ...]]] = {}
+        self._files: frozenset[str] | None = frozenset()
+        self._generation = 0
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle
+
+    def start(self) -> None:
+        """Start watching and build the index in a background thread; returns at once."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="lspilot-index", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching and updating; lookups keep answering from the last state."""
+        self._stopping.set()
+        self._queue.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the first build is done; False when `timeout` seconds passed first."""
+        return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the first build is done (lookups answer from a partial index before)."""
+        return self._ready.is_set()
+
+    @property
+    def generation(self) -> int:
+        """A number that grows with every change to the index: a key for callers' caches."""
+        return self._generation
+
+    def update(self, rel_path: str) -> None:
+        """Re-read a file (or folder) that a caller knows has changed, e.g. on didSave."""
+        rel = posixpath.normpath(rel_path.replace(os.sep, "/")).strip("/")
+        self._queue.put("" if rel == "." else rel)
+
+    # --- lookups
+
+    def files(self) -> frozenset[str]:
+        """Workspace-relative paths of the indexed files."""
+        with self._lock:
+            if self._files is None:
+                self._files = frozenset(self._entries)
+            return self._files
+
+    def text(self, rel_path: str) -> str | None:
+        """The file's text as indexed, or None when it is not in the index."""
+        with self._lock:
+            entry = self._entries.get(rel_path)
+        return entry.text if entry is not None else None
+
+    def symbols(self, rel_path: str) -> FileSymbols | None:
+        """The file's symbols as indexed (matching `text`), or None when it is not indexed."""
+        with self._lock:
+            entry = self._entries.get(rel_path)
+        return entry.symbols if entry is not None else None
+
+    def language_id(self, rel_path: str) -> str:
+        """The file's language id ("" when it has none)."""
+        return self._language_for(rel_path)
+
+    def definitions(self, name: str) -> list[tuple[str, Definition]]:
+        """Every definition of `name` in the workspace, by path and line."""
+        with self._lock:
+            by_path = self._definitions.get(name, {})
+            return [(path, d) for path in sorted(by_path) for d in by_path[path]]
+
+    def callers(self, name: str) -> list[tuple[str, Call]]:
+        """Every call site of `name` in the workspace, by path and line."""
+        with self._lock:
+            by_path = self._calls.get(name, {})
+            return [(path, c) for path in sorted(by_path) for c in by_path[path]]
+
+    # --- the background thread
+
+    def _run(self) -> None:
+        observer = self._watch() if self._watching else None
+        try:
+            if self._pause_gc:
+                with _collector_paused():
+                    self._rescan("")
+            else:
+                self._rescan("")
+            if self._stopping.is_set():
+                return
+            self._ready.set()
+            log.info("indexed %d files under %s", len(self._entries), self.root)
+            while not self._stopping.is_set():
+                batch = self._next_batch()
+                if batch:
+                    try:
+                        self._apply(batch)
+                    except Exception:
+                        log.exception("index update failed for %s", sorted(batch))
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join()
+
+    def _watch(self) -> BaseObserver | None:
+        """An observer queueing changed paths, started before the walk so none is missed."""
+        observer = Observer()
+        observer.schedule(_Events(str(self.root), self._queue.put), str(self.root),
+                          recursive=True, event_filter=WATCHED_EVENTS)
+        try:
+            observer.start()
+        except OSError as error:
+            # E.g. inotify's watch limit: explicit update() calls still work.
+            log.warning("not watching %s for changes: %s", self.root, error)
+            return None
+        return observer
+
+    def _next_batch(self) -> set[str]:
+        """The next burst of changed paths, once quiet for `quiet_s` or `max_delay_s` old."""
+        first = self._queue.get()
+        if first == _STOP:
+            return set()
+        batch = {first}
+        deadline = time.monotonic() + self._max_delay_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                path = self._queue.get(timeout=min(self._quiet_s, left))
+            except queue.Empty:
+                break
+            if path == _STOP:
+                break
+            batch.add(path)
+        return batch
+
+    def _apply(self, batch: set[str]) -> None:
+        """Re-read the changed paths; a changed ignore file re-reads its whole folder."""
+        folders = set()
+        for path in batch:
+            folder, _, name = path.rpartition("/")
+            if path == GIT_EXCLUDE:
+                folders.add("")
+            elif name in IGNORE_FILES:
+                folders.add(folder)
+            elif not (self.root / path).is_file():
+                # A folder created, moved or deleted: rules cached under its name are stale.
+                self.exclusions.forget(path)
+        for folder in folders:
+            self.exclusions.forget(folder)
+        for folder in _outermost(folders):
+            self._rescan(folder)
+        for path in sorted(batch):
+            if not any(_inside(path, folder) for folder in folders):
+                self._refresh(path)
+
+    def _refresh(self, rel: str) -> None:
+        """Bring one path (file or folder, present or gone) up to date."""
+        path = self.root / rel
+        if os.path.realpath(path) != str(path):
+            # Reached through a symbolic link, or `..`: it may lie outside the workspace.
+            self._remove_under(rel)
+            return
+        try:
+            info = os.lstat(path)
+        except OSError:
+            self._remove_under(rel)
+            return
+        if stat.S_ISDIR(info.st_mode):
+            self._rescan(rel)
+        elif stat.S_ISREG(info.st_mode) and not self.exclusions.excluded(rel):
+            self._load(rel, info)
+        else:
+            self._remove_under(rel)
+
+    def _rescan(self, folder: str) -> None:
+        """Walk `folder` again: load new and changed files, drop the ones no longer there."""
+        seen = set()
+        for rel, info in walk_included(self.root, self.exclusions, folder):
+            if self._stopping.is_set():
+                return
+            seen.add(rel)
+            self._load(rel, info)
+        with self._lock:
+            gone = [path for path in self._entries if _inside(path, folder) and path not in seen]
+        for path in gone:
+            self._remove(path)
+
+    def _load(self, rel: str, info: os.stat_result) -> None:
+        """Read and analyse one file unless its stamp shows that it has not changed."""
+        language_id = self._language_for(rel)
+        if not language_id:
+            return
+        stamp = (info.st_mtime_ns, info.st_size)
+        with self._lock:
+            entry = self._entries.get(rel)
+        if entry is not None and entry.stamp == stamp:
+            return
+        text = read_source(self.root / rel, self._max_bytes)
+        if text is None:
+            self._remove(rel)
+            return
+        if entry is not None and entry.text == text:
+            with self._lock:
+                self._entries[rel] = _Entry(entry.text, entry.symbols, stamp)
+            return
+        try:
+            symbols = self._analyze(language_id, text)
+        except Exception:
+            log.exception("could not analyse %s", rel)
+            symbols = FileSymbols(language_id)
+        self._put(rel, _Entry(text, symbols, stamp))
+
+    def _put(self, rel: str, entry: _Entry) -> None:
+        rel = sys.intern(rel)
+        with self._lock:
+            old = self._entries.get(rel)
+            if old is not None:
+                self._unlink(rel, old.symbols)
+            self._entries[rel] = entry
+            self._link(rel, entry.symbols)
+            self._changed()
+
+    def _remove(self, rel: str) -> None:
+        with self._lock:
+            old = self._entries.pop(rel, None)
+            if old is not None:
+                self._unlink(rel, old.symbols)
+                self._changed()
+
+    def _remove_under(self, rel: str) -> None:
+        """Forget a file, or every file under a folder, that is gone or now excluded."""
+        with self._lock:
+            paths = [path for path in self._entries if _inside(path, rel)]
+        for path in paths:
+            self._remove(path)
+
+    def _link(self, rel: str, symbols: FileSymbols) -> None:
+        # Sorted here, once per change, so that lookups only sort the (few) paths.
+        definitions = sorted(symbols.definitions, key=lambda d: d.start_line)
+        for name, defs in _by_name(definitions, lambda d: d.name).items():
+            self._definitions.setdefault(name, {})[rel] = defs
+        calls = sorted(symbols.calls, key=lambda c: c.line)
+        for name, found in _by_name(calls, lambda c: c.name).items():
+            self._calls.setdefault(name, {})[rel] = found
+
+    def _unlink(self, rel: str, symbols: FileSymbols) -> None:
+        for table, names in ((self._definitions, {d.name for d in symbols.definitions}),
+                             (self._calls, {c.name for c in symbols.calls})):
+            for name in names:
+                by_path = table.get(name)
+                if by_path is not None:
+                    by_path.pop(rel, None)
+                    if not by_path:
+                        del table[name]
+
+    def _changed(self) -> None:
+        """Called with the lock held after every change."""
+        self._files = None
+        self._generation += 1
+
+
+class _Events(FileSystemEventHandler):
+    """Turns watchdog events into workspace-relative paths on the index's queue."""
+
+    def __init__(self, root: str, put: Callable[[str], None]) -> None:
+        self._prefix = root.rstrip(os.sep) + os.sep
+        self._put = put
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        """Queue the event's source and destination paths that lie in the workspace."""
+        for raw in (event.src_path, event.dest_path):
+            path = os.fsdecode(raw)
+            if not path.startswith(self._prefix):
+                continue
+            rel = path[len(self._prefix):].replace(os.sep, "/")
+            # Git rewrites its own files all the time; only its exclude file matters here.
+            if rel != ".git" and (not rel.startswith(".git/") or rel == GIT_EXCLUDE):
+                self._put(rel)
+
+
+class _CollectorPause:
+    """How many builds have paused the garbage collector, and whether it was on before."""
+
+    lock = threading.Lock()
+    count = 0
+    was_enabled = True
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (shared by concurrent builds), then freeze."""
+    with _CollectorPause.lock:
+        if _CollectorPause.count == 0:
+            _CollectorPause.was_enabled = gc.isenabled()
+            gc.disable()
+        _CollectorPause.count += 1
+    try:
+        yield
+    finally:
+        with _CollectorPause.lock:
+            _CollectorPause.count -= 1
+            if _CollectorPause.count == 0:
+                gc.freeze()
+                if _CollectorPause.was_enabled:
+                    gc.enable()
+
+
+def _by_name(items: Iterable[T], name: Callable[[T], str]) -> dict[str, tuple[T, ...]]:
+    grouped: dict[str, list[T]] = {}
+    for item in items:
+        grouped.setdefault(sys.intern(name(item)), []).append(item)
+    return {key: tuple(values) for key, values in grouped.items()}
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or lies under it ("" is the workspace root)."""
+    return not folder or path == folder or path.startswith(folder + "/")
+
+
+def _outermost(folders: set[str]) -> list[str]:
+    """The folders that are not inside another one of the set."""
+    return sorted(f for f in folders
+                  if not any(f != other and _inside(f, other) for other in folders))
