@@ -120,14 +120,19 @@ def _repo_prompt(template: FimTemplate, window: Window, gathered: Gathered, lang
                  total: int, backend: Backend) -> tuple[Prompt, Gathered]:
     """The repo-level prompt, dropping the last snippets while it is over `total` tokens.
 
+    Without snippets it is the file-level prompt, as with context off.
+
     `fit` counts each snippet on its own; file separators and joins can add a few tokens,
     and the budget is hard.
     """
     snippets = gathered.snippets
-    while True:
+    while snippets:
         prompt = render(template, window.prefix, window.suffix, path=gathered.path,
                         files=context_files(snippets), repo=gathered.repo,
                         language_id=language_id)
-        if not snippets or backend.count_prompt_tokens(prompt) <= total:
+        if backend.count_prompt_tokens(prompt) <= total:
             return prompt, dataclasses.replace(gathered, snippets=snippets)
         snippets = snippets[:-1]
+    # Nothing found (or nothing fits): the same prompt as with context off.
+    return render(template, window.prefix, window.suffix), \
+        dataclasses.replace(gathered, snippets=())

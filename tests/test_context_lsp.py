@@ -37,13 +37,8 @@ def double(points):
     return scale_vector(points, 2.0)
 '''
 
-APP = '''from .geometry import scale_vector
-
-
-def enlarge(shape, by):
-    corners = shape.corners
-    return 
-'''
+APP = ('from .geometry import scale_vector\n\n\n'
+       'def enlarge(shape, by):\n    corners = shape.corners\n    return \n')
 
 
 def git(root: Path, *args: str) -> None:
