@@ -9,16 +9,23 @@ from lspilot.completion.pipeline import Completion
 from lspilot.context.snippet import Snippet
 
 
-def explanation(completion: Completion, count_tokens: Callable[[str], int]) -> dict[str, Any]:
-    """The exact prompt, the snippets that went in and those left out, with their scores."""
+def summary(completion: Completion) -> dict[str, Any]:
+    """The prompt, the raw and the shown completion, with token counts and timings."""
     stats = completion.stats
-    gathered = completion.context
-    result: dict[str, Any] = {
+    return {
         "model": completion.model, "template": completion.template,
-        "prompt": completion.prompt.text, "promptTokens": stats.prompt_tokens,
-        "evaluatedTokens": stats.evaluated_tokens, "completion": completion.text,
-        "windowStart": completion.window_start, "context": None,
+        "prompt": completion.prompt.text, "completion": completion.text, "raw": completion.raw,
+        "multiline": completion.multiline, "promptTokens": stats.prompt_tokens,
+        "evaluatedTokens": stats.evaluated_tokens, "generatedTokens": stats.generated_tokens,
+        "promptMs": round(stats.prompt_ms, 2), "generateMs": round(stats.generate_ms, 2),
+        "totalMs": round(completion.total_ms, 2), "windowStart": completion.window_start,
     }
+
+
+def explanation(completion: Completion, count_tokens: Callable[[str], int]) -> dict[str, Any]:
+    """The summary plus the context: the snippets that went in and those left out."""
+    result = summary(completion) | {"context": None}
+    gathered = completion.context
     if gathered is None:
         return result
     chosen = set(gathered.snippets)

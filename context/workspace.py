@@ -23,7 +23,7 @@ from lspilot.context.definitions import (
 )
 from lspilot.context.gather import CountTokens, Gathered
 from lspilot.context.git_diff import GitDiff
-from lspilot.context.ignore import Exclusions
+from lspilot.context.ignore import Exclusions, is_secret
 from lspilot.context.index import WorkspaceIndex
 from lspilot.context.languages import language_id_for
 from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
@@ -120,8 +120,11 @@ class Workspace:
         """Whether a file must never reach a prompt (secrets, ignored files)."""
         if self.exclusions is not None:
             return self.exclusions.excluded(path)
-        from lspilot.context.ignore import is_secret
         return is_secret(path)
+
+    def secret(self, uri: str) -> bool:
+        """Whether a document may hold secrets: no completion is made in it."""
+        return is_secret(self.relative(uri))
 
     # --- events from the editor
 

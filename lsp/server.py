@@ -19,7 +19,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from lspilot import __version__
 from lspilot.completion.backends.base import BackendError
 from lspilot.completion.engine import Engine
-from lspilot.completion.explain import explanation
+from lspilot.completion.explain import explanation, summary
 from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger
 from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents, Span
@@ -272,10 +272,10 @@ class LspilotServer(LanguageServer):
 
 def to_completion_request(ls: LspilotServer, uri: str, position: types.Position,
                           trigger: Trigger) -> CompletionRequest | None:
-    """Our request for an LSP cursor; None when the document is not open."""
+    """Our request for an LSP cursor; None when the document is not open or holds secrets."""
     doc = ls.documents.get(uri)
-    if doc is None:
-        return None
+    if doc is None or (ls.context is not None and ls.context.secret(uri)):
+        return None  # not open, or a file with secrets: they never reach a prompt
     offset = offset_at(doc.text, position.line, position.character, ls.encoding)
     return CompletionRequest(uri=uri, text=doc.text, offset=offset,
                              language_id=doc.language_id, trigger=trigger)
@@ -331,17 +331,7 @@ def to_completion_list(completion: Completion, request: CompletionRequest,
 
 def completion_summary(completion: Completion | None) -> dict[str, Any] | None:
     """The last completion's prompt and costs, for `lspilot.lastCompletion`."""
-    if completion is None:
-        return None
-    stats = completion.stats
-    return {
-        "model": completion.model, "template": completion.template,
-        "prompt": completion.prompt.text, "completion": completion.text, "raw": completion.raw,
-        "multiline": completion.multiline, "promptTokens": stats.prompt_tokens,
-        "evaluatedTokens": stats.evaluated_tokens, "generatedTokens": stats.generated_tokens,
-        "promptMs": round(stats.prompt_ms, 2), "generateMs": round(stats.generate_ms, 2),
-        "totalMs": round(completion.total_ms, 2), "windowStart": completion.window_start,
-    }
+    return summary(completion) if completion is not None else None
 
 
 async def _run_completion(ls: LspilotServer, request: CompletionRequest) -> Completion | None:

@@ -151,3 +151,12 @@ async def test_context_off_gives_the_file_level_prompt(client: LanguageClient) -
     explained = await command(client, "lspilot.explainCompletion")
     assert explained["context"] is None
     assert explained["prompt"].startswith("<|fim_prefix|>from .geometry import scale_vector")
+
+
+async def test_no_completion_inside_a_secret_file(client: LanguageClient) -> None:
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    uri = (root / ".env").as_uri()
+    open_doc(client, uri, "API_KEY=sk-live-do-not-leak-1234\nOTHER_KEY=", "dotenv")
+    await wait_for_state(client, "ready")
+    assert await inline(client, uri, 1, 10, invoked=True) is None
+    assert await command(client, "lspilot.explainCompletion") is None

@@ -118,6 +118,7 @@ def test_typing_shows_the_servers_ghost_text_and_tab_accepts_it(
                            "table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')", 10)
     assert "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>" in shown
     assert "template: \"qwen2.5-coder\"" in shown
+    assert "--- context" in shown
     server_ms = re.search(r"^totalMs: ([\d.]+)$", shown, re.M)
     assert server_ms is not None, shown
     with capsys.disabled():  # the figure belongs in the CI log, not only under -s

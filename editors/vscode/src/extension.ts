@@ -12,6 +12,7 @@ import {
 
 import { checkModelInput, modelChoices, ModelList } from './models';
 import { serverSettings } from './settings';
+import { contextTable } from './explain';
 import { fromProgress, Status, statusText, statusTooltip } from './status';
 
 let client: LanguageClient | undefined;
@@ -164,16 +165,17 @@ async function selectModel(): Promise<void> {
 }
 
 async function showLastPrompt(): Promise<void> {
-  const last = (await execute('lspilot.lastCompletion')) as Record<string, unknown> | null;
+  const last = (await execute('lspilot.explainCompletion')) as Record<string, unknown> | null;
   if (!last) {
     void vscode.window.showInformationMessage('lspilot: no completion yet.');
     return;
   }
-  const { prompt, completion, ...rest } = last;
+  const { prompt, completion, context, ...rest } = last;
   const facts = Object.entries(rest).map(([key, value]) => `- ${key}: ${JSON.stringify(value)}`);
   const content = [
-    '# lspilot: last completion', '', ...facts, '', '## Prompt', '', '````', String(prompt),
-    '````', '', '## Completion', '', '````', String(completion), '````', '',
+    '# lspilot: last completion', '', ...facts, '', ...contextTable(context), '## Prompt', '',
+    '````', String(prompt), '````', '', '## Completion', '', '````', String(completion), '````',
+    '',
   ].join('\n');
   const doc = await vscode.workspace.openTextDocument({ content, language: 'markdown' });
   await vscode.window.showTextDocument(doc, { preview: true });

@@ -163,25 +163,43 @@ function M.select_model(name)
   end)
 end
 
---- Show the exact prompt and costs of the last completion in a scratch buffer.
+--- The context snippets of an explained completion, one line each (those that went in first).
+local function context_lines(context)
+  if not context or context == vim.NIL then
+    return { '--- context: none (the file\'s own text only) ---' }
+  end
+  local lines = { ('--- context (gathered in %s ms) ---'):format(context.gatherMs) }
+  for _, group in ipairs({ context.snippets or {}, context.leftOut or {} }) do
+    for _, s in ipairs(group) do
+      lines[#lines + 1] = ('%s %.2f %-11s %s:%d-%d (%d tokens) %s'):format(
+        s.included and 'in ' or 'out', s.score, s.source, s.path, s.lines[1], s.lines[2],
+        s.tokens, s.reason)
+    end
+  end
+  return lines
+end
+
+--- Show the exact prompt, its context and costs of the last completion in a scratch buffer.
 function M.show_last_prompt()
   local client = M.client()
   if not client then
     vim.notify('lspilot: the server is not running', vim.log.levels.WARN)
     return
   end
-  execute(client, 'lspilot.lastCompletion', {}, function(last)
+  execute(client, 'lspilot.explainCompletion', {}, function(last)
     if not last or last == vim.NIL then
       vim.notify('lspilot: no completion yet')
       return
     end
     local lines = {}
     for _, key in ipairs(vim.tbl_keys(last)) do
-      if key ~= 'prompt' and key ~= 'completion' and key ~= 'raw' then
+      if key ~= 'prompt' and key ~= 'completion' and key ~= 'raw' and key ~= 'context' then
         lines[#lines + 1] = ('%s: %s'):format(key, vim.inspect(last[key]))
       end
     end
     table.sort(lines)
+    lines[#lines + 1] = ''
+    vim.list_extend(lines, context_lines(last.context))
     vim.list_extend(lines, { '', '--- prompt ---' })
     vim.list_extend(lines, vim.split(last.prompt, '\n', { plain = true }))
     vim.list_extend(lines, { '--- completion ---' })
