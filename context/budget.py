@@ -8,6 +8,12 @@ from lspilot.context.snippet import VOLATILITY, Snippet
 
 CountTokens = Callable[[str], int]
 
+MAX_CHARS_PER_TOKEN = 24
+"""Code tokenizes at 3-4 characters a token, and even runs of spaces or `=` rarely pack more
+than this into one, so `len(text) // 24` bounds a count from below: a snippet over budget
+even by that bound is skipped without calling the tokenizer. Where the bound is wrong, a
+snippet that would have fit is skipped; the budget holds either way."""
+
 
 def fit(snippets: Iterable[Snippet], budget: int, count_tokens: CountTokens) -> list[Snippet]:
     """The most valuable snippets that fit `budget` tokens, in prompt order.
@@ -31,11 +37,14 @@ def fit(snippets: Iterable[Snippet], budget: int, count_tokens: CountTokens) -> 
     for snippet in ranked:
         if not snippet.text.strip() or any(_covers(kept, snippet) for kept, _ in chosen):
             continue
-        cost = count_tokens(f"{snippet.path}\n{snippet.text}\n")
-        # A wider snippet (a whole definition) replaces the narrower ones it holds (its
-        # header) when the difference fits.
         inside = [(kept, c) for kept, c in chosen if _covers(snippet, kept)]
         freed = sum(c for _, c in inside)
+        head = f"{snippet.path}\n{snippet.text}\n"
+        if used - freed + len(head) // MAX_CHARS_PER_TOKEN > budget:
+            continue  # cannot fit whatever its exact count: skip the tokenizer
+        cost = count_tokens(head)
+        # A wider snippet (a whole definition) replaces the narrower ones it holds (its
+        # header) when the difference fits.
         if used - freed + cost <= budget:
             chosen = [(kept, c) for kept, c in chosen if (kept, c) not in inside]
             chosen.append((snippet, cost))

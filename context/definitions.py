@@ -13,6 +13,9 @@ from lspilot.context.symbols import Call, Definition, FileSymbols, Import
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+MODULE_OVERVIEW = 8
+"""Definitions not named near the cursor offered from a module imported whole."""
+
 NEAR_BEFORE, NEAR_AFTER = 30, 10
 """Lines around the cursor whose names count as "near"."""
 
@@ -34,6 +37,9 @@ class WorkspaceSymbols(Protocol):
 
     def callers(self, name: str) -> list[tuple[str, Call]]:
         """Call sites of `name` across the workspace."""
+
+    def definitions(self, name: str) -> list[tuple[str, Definition]]:
+        """Every definition of `name` across the workspace."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,11 @@ def definition_snippets(site: Site, index: WorkspaceSymbols, resolve: Resolve,
                                       f"defines {original}, imported as {name} "
                                       f"(line {imp.line + 1})")
             if not bound or module_names:
-                # The whole module is bound (`import m`, `from . import m`, Go packages).
-                for definition in by_name.values():
+                # The whole module is bound (`import m`, `from . import m`, Go packages):
+                # the names used near the cursor, then the module's first definitions.
+                named = [d for d in by_name.values() if d.name in near]
+                others = [d for d in by_name.values() if d.name not in near][:MODULE_OVERVIEW]
+                for definition in named + others:
                     distance = near.get(definition.name)
                     score = _score(distance) if distance is not None else 0.3
                     snippets += _pair(target, definition, score,
@@ -117,11 +126,16 @@ def definition_snippets(site: Site, index: WorkspaceSymbols, resolve: Resolve,
     return snippets
 
 
+GENERIC_CALLERS = 200
+"""A name called in more places than this says little about any one of them (`get`)."""
+
+
 def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
                    *, per_name: int = 3, context: int = 2) -> list[Snippet]:
     """Other call sites of the functions and classes the cursor is in or calls nearby.
 
-    How a function is really called tells a small model more than its signature.
+    How a function is really called tells a small model more than its signature. Only
+    names the workspace defines count (not builtins or libraries), and not generic ones.
     """
     names: dict[str, float] = {}
     for definition in site.own.definitions:
@@ -138,7 +152,12 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
         if deadline():
             break
-        sites = [(path, call) for path, call in index.callers(name) if path != site.path]
+        if not index.definitions(name):
+            continue
+        callers = index.callers(name)
+        if len(callers) > GENERIC_CALLERS:
+            continue
+        sites = [(path, call) for path, call in callers if path != site.path]
         for rank, (path, call) in enumerate(sorted(sites, key=lambda s: (s[0], s[1].line))
                                             [:per_name]):
             text = index.text(path)

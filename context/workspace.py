@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 SIMILAR_WINDOW_LINES = 20
 """Lines around the cursor compared with other open files."""
 
+OFFERED = 96
+"""Snippets, best first, that `fit` considers; a prompt's context holds far fewer."""
+
+COUNT_CACHE = 8192
+"""Token counts remembered per snippet text (snippets come back keystroke after keystroke)."""
+
 
 class OpenDocument(Protocol):
     """An open document as the context engine reads it."""
@@ -72,6 +78,7 @@ class Workspace:
         self.settings = settings
         self._open_documents = open_documents
         self._files: tuple[int, FileIndex] | None = None
+        self._counts: tuple[CountTokens | None, dict[str, int]] = (None, {})
         self.exclusions = Exclusions(self.root) if self.root is not None else None
         self.index: WorkspaceIndex | None = None
         if self.root is not None and settings.index_workspace:
@@ -205,12 +212,29 @@ class Workspace:
             except Exception:  # one broken source must not cost the completion
                 log.exception("context source %s failed", name)
             source_ms[name] = round((time.perf_counter() - began) * 1000, 3)
-        chosen = fit(offered, budget, count_tokens)
-        offered.sort(key=lambda s: (-s.score, s.path, s.start_line))
+        offered.sort(key=lambda s: (-s.score, s.path, s.start_line, s.source, s.text))
+        offered = offered[:OFFERED]
+        chosen = fit(offered, budget, self._counter(count_tokens))
         gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms,
                             tuple(skipped), round((time.perf_counter() - started) * 1000, 3))
         self._last = (key, gathered)
         return gathered
+
+    def _counter(self, count_tokens: CountTokens) -> CountTokens:
+        """`count_tokens`, remembering counts while the tokenizer stays the same."""
+        if self._counts[0] != count_tokens:  # bound methods: equal, not identical
+            self._counts = (count_tokens, {})
+        counts = self._counts[1]
+
+        def count(text: str) -> int:
+            tokens = counts.get(text)
+            if tokens is None:
+                if len(counts) >= COUNT_CACHE:
+                    counts.clear()
+                tokens = counts[text] = count_tokens(text)
+            return tokens
+
+        return count
 
     def _resolver(self) -> Resolve:
         """Import resolution over the indexed files, re-indexed when the files change."""
