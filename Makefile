@@ -37,6 +37,7 @@ check: install
 bench: install
 	$(VENV)/bin/python -m bench.latency
 	$(VENV)/bin/python -m bench.backends
+	$(VENV)/bin/python -m bench.context_sources
 
 clean:
 	rm -rf $(VENV)

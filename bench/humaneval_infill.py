@@ -6,6 +6,7 @@ filled, then `prompt + middle + suffix` runs with the problem's tests in a subpr
 a timeout, in a temporary directory. Problems are taken evenly across each file.
 
     .venv/bin/python -m bench.humaneval_infill [--limit 80] [--model NAME|PATH] [--json OUT]
+        [--suffix-shares 0.25,0.06] [--no-bare] [--sets single-line,multi-line]
 """
 
 from __future__ import annotations
@@ -66,36 +67,46 @@ async def bare(backend: LlamaCppBackend, problem: dict[str, Any]) -> str:
     return "".join(pieces)
 
 
-async def run(model: str, limit: int) -> dict[str, Any]:
+async def run(model: str, limit: int, shares: list[float], with_bare: bool,
+              sets: list[str]) -> dict[str, Any]:
+    """pass@1 per set for the pipeline at each suffix share, and for the bare template."""
     defaults = Settings()
     path = ModelStore.from_env().resolve(model)
     backend = LlamaCppBackend.load(EmbeddedConfig(model, path, defaults.llama_cpp))
-    settings = dataclasses.replace(defaults.completion, max_tokens=MAX_TOKENS, max_lines=24)
+    runs = {_label(share): dataclasses.replace(defaults.completion, max_tokens=MAX_TOKENS,
+                                               max_lines=24, suffix_share=share)
+            for share in shares}
     report: dict[str, Any] = {}
-    for name in SETS:
-        counts = {"lspilot": 0, "bare": 0}
-        seconds = {"lspilot": 0.0, "bare": 0.0}
+    for name in sets:
+        counts = dict.fromkeys([*runs, *(["bare"] if with_bare else [])], 0)
+        seconds = dict.fromkeys(counts, 0.0)
         rows = problems(name, limit)
         for index, problem in enumerate(rows):
             text = problem["prompt"] + problem["suffix"]
             request = CompletionRequest("file:///he.py", text, len(problem["prompt"]), "python")
-            started = time.perf_counter()
-            ours = (await complete(request, backend, settings)).text
-            seconds["lspilot"] += time.perf_counter() - started
-            started = time.perf_counter()
-            plain = await bare(backend, problem)
-            seconds["bare"] += time.perf_counter() - started
-            counts["lspilot"] += passes(problem, ours)
-            counts["bare"] += passes(problem, plain)
-            print(f"{name} {index + 1}/{len(rows)}: lspilot {counts['lspilot']}, "
-                  f"bare {counts['bare']}", flush=True)
-        report[name] = {"problems": len(rows),
-                        "pass@1 lspilot": counts["lspilot"] / len(rows),
-                        "pass@1 bare template": counts["bare"] / len(rows),
-                        "seconds lspilot": round(seconds["lspilot"], 1),
-                        "seconds bare": round(seconds["bare"], 1)}
+            for label, settings in runs.items():
+                started = time.perf_counter()
+                ours = (await complete(request, backend, settings)).text
+                seconds[label] += time.perf_counter() - started
+                counts[label] += passes(problem, ours)
+            if with_bare:
+                started = time.perf_counter()
+                plain = await bare(backend, problem)
+                seconds["bare"] += time.perf_counter() - started
+                counts["bare"] += passes(problem, plain)
+            print(f"{name} {index + 1}/{len(rows)}: "
+                  + ", ".join(f"{label} {count}" for label, count in counts.items()), flush=True)
+        report[name] = {"problems": len(rows)}
+        for label in counts:
+            report[name][f"pass@1 {label}"] = counts[label] / len(rows)
+            report[name][f"seconds {label}"] = round(seconds[label], 1)
     await backend.aclose()
     return report
+
+
+def _label(share: float) -> str:
+    return "lspilot" if share == Settings().completion.suffix_share else \
+        f"lspilot suffixShare={share}"
 
 
 def main() -> None:
@@ -105,8 +116,15 @@ def main() -> None:
     parser.add_argument("--model", default=Settings().models.autocomplete)
     parser.add_argument("--limit", type=int, default=80, help="problems per set")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--suffix-shares", default=str(Settings().completion.suffix_share),
+                        help="comma-separated completion.suffixShare values to compare")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare-template run")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: "
+                        + ", ".join(SETS))
     args = parser.parse_args()
-    report = asyncio.run(run(args.model, args.limit))
+    shares = [float(v) for v in args.suffix_shares.split(",")]
+    report = asyncio.run(run(args.model, args.limit, shares, not args.no_bare,
+                             args.sets.split(",")))
     for name, figures in report.items():
         print(f"\n{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                         for k, v in figures.items()))

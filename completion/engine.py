@@ -8,7 +8,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from lspilot.completion.backends.base import (
@@ -19,6 +19,7 @@ from lspilot.completion.backends.base import (
 )
 from lspilot.completion.cache import CompletionCache, Shown
 from lspilot.completion.pipeline import Completion, CompletionRequest, complete
+from lspilot.context.gather import ContextProvider
 from lspilot.models.roles import backend_config, parse_model_id
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import LlamaCppSettings, ServersSettings, Settings, json_key
@@ -84,6 +85,34 @@ class Counters:
     accepted: int = 0
     accepted_chars: int = 0
     evaluated_tokens: int = 0
+    needed_tokens: int = 0
+    """Prompt tokens the requests that reached the model needed evaluated (KV cache aside),
+    whether or not they were stopped before evaluating them."""
+    joined: int = 0
+    """Requests that waited for a superseded request's generation to finish, typed on from
+    it, instead of starting another."""
+
+
+@dataclass(eq=False)
+class _Job:
+    """One request's work on the model."""
+
+    request: CompletionRequest
+    stats: GenerationStats
+    task: asyncio.Task[Completion] = field(init=False)
+
+    @property
+    def generating(self) -> bool:
+        """The prompt is evaluated and tokens are coming: the rest is cheap."""
+        return self.stats.prompt_ms > 0
+
+
+def _typed_on(old: CompletionRequest, new: CompletionRequest) -> bool:
+    """Whether `new` is `old` with text typed at its cursor (and nothing else changed)."""
+    return (old.uri == new.uri and new.offset >= old.offset
+            and new.text.startswith(old.text[:old.offset])
+            and new.text[new.offset:] == old.text[old.offset:]
+            and len(new.text) - new.offset == len(old.text) - old.offset)
 
 
 class Engine:
@@ -106,6 +135,7 @@ class Engine:
         self._settled: ModelTarget | None = None
         """The target whose load finished last (before the events about it are sent)."""
         self._inflight: dict[str, asyncio.Task[object]] = {}
+        self._jobs: dict[str, _Job] = {}
         self.last: Completion | None = None
         self.counters = Counters()
         self.cache = CompletionCache()
@@ -113,6 +143,8 @@ class Engine:
         self._shown: OrderedDict[int, int] = OrderedDict()
         self._next_id = 0
         self.latencies: deque[float] = deque(maxlen=500)
+        self.context: ContextProvider | None = None
+        """The workspace's context engine, set by the server once it knows the workspace."""
 
     @property
     def state(self) -> str:
@@ -205,7 +237,13 @@ class Engine:
                 and time.monotonic() - self._attempted >= RETRY_SECONDS)
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        """Complete at a cursor; a newer request for the same document cancels this one."""
+        """Complete at a cursor; a newer request for the same document supersedes this one.
+
+        The model's work runs as a job apart from the request. A superseded request whose
+        job is already generating lets the job finish when the newer request only typed on
+        from it: the newer one waits for it and is then usually served from the typed-ahead
+        cache. Any other superseded job is stopped.
+        """
         task = asyncio.current_task()
         assert task is not None
         previous = self._inflight.get(request.uri)
@@ -216,8 +254,15 @@ class Engine:
         started = time.perf_counter()
         prefix, suffix = request.text[:request.offset], request.text[request.offset:]
         try:
-            hit = (self.cache.lookup(request.uri, prefix, suffix)
-                   if self.settings.completion.typed_ahead_cache else None)
+            hit = self._lookup(request.uri, prefix, suffix)
+            job = self._jobs.get(request.uri)
+            if hit is None and job is not None and not job.task.done():
+                if job.generating and _typed_on(job.request, request):
+                    self.counters.joined += 1
+                    await asyncio.wait({job.task})
+                    hit = self._lookup(request.uri, prefix, suffix)
+                else:
+                    job.task.cancel()
             if hit is not None:
                 self.counters.cache_hits += 1
                 completion = self._cached(hit)
@@ -226,20 +271,15 @@ class Engine:
                     # A keystroke within the pause supersedes this request before any work.
                     await asyncio.sleep(self.settings.completion.debounce_ms / 1000)
                 backend = await self.ready_backend()
-                anchor = (self._anchors.get(request.uri)
-                          if self.settings.completion.reuse_window else None)
-                work = GenerationStats()
-                self.counters.model_starts += 1
+                job = _Job(request, GenerationStats())
+                job.task = asyncio.get_running_loop().create_task(self._run(job, backend))
+                self._jobs[request.uri] = job
                 try:
-                    completion = await complete(request, backend, self.settings.completion,
-                                                anchor, work)
-                finally:
-                    # Cancelled requests did work too: count what the model evaluated.
-                    self.counters.evaluated_tokens += work.evaluated_tokens
-                self._anchors[request.uri] = completion.window_start
-                self.cache.store(Shown(request.uri, prefix, suffix, completion.text))
-                self.counters.model_calls += 1
-                self.last = completion
+                    completion = await asyncio.shield(job.task)
+                except asyncio.CancelledError:
+                    if not job.task.done() and not job.generating:
+                        job.task.cancel()
+                    raise
         except asyncio.CancelledError:
             self.counters.cancelled += 1
             raise
@@ -255,6 +295,35 @@ class Engine:
         finally:
             if self._inflight.get(request.uri) is task:
                 del self._inflight[request.uri]
+
+    def _lookup(self, uri: str, prefix: str, suffix: str) -> str | None:
+        if not self.settings.completion.typed_ahead_cache:
+            return None
+        return self.cache.lookup(uri, prefix, suffix)
+
+    async def _run(self, job: _Job, backend: Backend) -> Completion:
+        """The model's work for one request; it may outlive the request (see `complete`)."""
+        request = job.request
+        anchor = self._anchors.get(request.uri) if self.settings.completion.reuse_window \
+            else None
+        self.counters.model_starts += 1
+        try:
+            context = self.context if self.settings.context.enabled else None
+            completion = await complete(request, backend, self.settings.completion, anchor,
+                                        job.stats, context, self.settings.context.tokens)
+        finally:
+            # Stopped jobs did work too: count what the model evaluated.
+            self.counters.evaluated_tokens += job.stats.evaluated_tokens
+            self.counters.needed_tokens += max(job.stats.needed_tokens,
+                                               job.stats.evaluated_tokens)
+            if self._jobs.get(request.uri) is job:
+                del self._jobs[request.uri]
+        self._anchors[request.uri] = completion.window_start
+        self.cache.store(Shown(request.uri, request.text[:request.offset],
+                               request.text[request.offset:], completion.text))
+        self.counters.model_calls += 1
+        self.last = completion
+        return completion
 
     def _cached(self, text: str) -> Completion:
         backend = self._backend

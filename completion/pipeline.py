@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -9,11 +10,16 @@ from typing import Literal
 from lspilot.completion.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.completion.cursor import cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
-from lspilot.context.window import fit_window
+from lspilot.context.gather import ContextProvider, Gathered
+from lspilot.context.snippet import Snippet
+from lspilot.context.window import Window, fit_window
 from lspilot.settings import CompletionSettings
-from lspilot.templates import Prompt, render
+from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 
 Trigger = Literal["automatic", "invoked"]
+
+WHOLE_FILE_CHECK_CHARS = 200_000
+"""Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
 
 
 @dataclass(frozen=True)
@@ -43,24 +49,44 @@ class Completion:
     window_start: int = 0
     cached: bool = False
     """Served from the typed-ahead cache, without a model call."""
+    context: Gathered | None = None
+    """Code from other files that went into the prompt, and how it was found."""
 
 
 async def complete(request: CompletionRequest, backend: Backend,
                    settings: CompletionSettings, anchor: int | None = None,
-                   stats: GenerationStats | None = None) -> Completion:
+                   stats: GenerationStats | None = None, context: ContextProvider | None = None,
+                   context_tokens: int = 0) -> Completion:
     """Run the whole pipeline for one cursor; `anchor` is the last window's start line.
 
+    With a `context` provider, `context_tokens` of the prompt budget go to code from other
+    files, the rest to the cursor's own file; the split does not depend on what was found,
+    so that the file's window (and the KV cache) stays put while the context changes.
     `stats` is filled in as the backend works, also when the request is cancelled.
     """
     started = time.perf_counter()
     cursor = cursor_at(request.text, request.offset)
     multiline = is_multiline(cursor)
     template = backend.template
-    fim_tokens = backend.count_prompt_tokens(render(template, "", ""))
-    budget = min(settings.prompt_tokens, backend.context_size - settings.max_tokens) - fim_tokens
+    total = min(settings.prompt_tokens, backend.context_size - settings.max_tokens)
+    context_tokens = min(context_tokens, total // 2) if context is not None else 0
+    if context is not None and context_tokens > 0:
+        repo, path = context.location(request.uri)
+        empty = render(template, "", "", path=path, repo=repo, language_id=request.language_id)
+    else:
+        empty = render(template, "", "")
+    fim_tokens = backend.count_prompt_tokens(empty)
+    budget = total - context_tokens - fim_tokens
     window = fit_window(cursor.prefix, cursor.suffix, budget, settings.suffix_share,
                         backend.count_tokens, anchor)
-    prompt = render(template, window.prefix, window.suffix)
+    gathered = None
+    if context is not None and context_tokens > 0:
+        gathered = context.gather(request.uri, request.language_id, request.text,
+                                  request.offset, window, context_tokens, backend.count_tokens)
+        prompt, gathered = _repo_prompt(template, window, gathered, request.language_id, total,
+                                        backend)
+    else:
+        prompt = render(template, window.prefix, window.suffix)
     stats = stats if stats is not None else GenerationStats()
     raw = ""
     stream = backend.stream(prompt, GenerationParams(max_tokens=settings.max_tokens), stats)
@@ -71,9 +97,42 @@ async def complete(request: CompletionRequest, backend: Backend,
                 break
     finally:
         await stream.aclose()
-    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id,
-                       (window.prefix, window.suffix))
+    # The syntax check reads the whole file: a window may start inside a string or a block,
+    # which makes valid completions look broken. Only huge files are checked on the window.
+    checked = None if len(request.text) <= WHOLE_FILE_CHECK_CHARS else \
+        (window.prefix, window.suffix)
+    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id, checked)
     return Completion(text=text, raw=raw, prompt=prompt, model=backend.name,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
-                      window_start=window.start_line)
+                      window_start=window.start_line, context=gathered)
+
+
+def context_files(snippets: tuple[Snippet, ...]) -> list[ContextFile]:
+    """Snippets as files for a repo-level prompt: one per path, in the snippets' order."""
+    by_path: dict[str, list[str]] = {}
+    for snippet in snippets:
+        by_path.setdefault(snippet.path, []).append(snippet.text)
+    return [ContextFile(path, "\n\n".join(texts)) for path, texts in by_path.items()]
+
+
+def _repo_prompt(template: FimTemplate, window: Window, gathered: Gathered, language_id: str,
+                 total: int, backend: Backend) -> tuple[Prompt, Gathered]:
+    """The repo-level prompt, dropping the last snippets while it is over `total` tokens.
+
+    Without snippets it is the file-level prompt, as with context off.
+
+    `fit` counts each snippet on its own; file separators and joins can add a few tokens,
+    and the budget is hard.
+    """
+    snippets = gathered.snippets
+    while snippets:
+        prompt = render(template, window.prefix, window.suffix, path=gathered.path,
+                        files=context_files(snippets), repo=gathered.repo,
+                        language_id=language_id)
+        if backend.count_prompt_tokens(prompt) <= total:
+            return prompt, dataclasses.replace(gathered, snippets=snippets)
+        snippets = snippets[:-1]
+    # Nothing found (or nothing fits): the same prompt as with context off.
+    return render(template, window.prefix, window.suffix), \
+        dataclasses.replace(gathered, snippets=())

@@ -17,23 +17,31 @@ def fit(snippets: Iterable[Snippet], budget: int, count_tokens: CountTokens) -> 
     after it may still go in. A snippet inside another from the same file that went in
     first is dropped. Prompt order then puts stable sources before volatile ones (see
     `VOLATILITY`), and within a source orders by path and line, never by score, so that a
-    score that moves a little does not reorder the prompt.
+    score that moves a little does not reorder the prompt. A snippet holding others already
+    chosen from the same file (a whole definition, after its header) takes their place when
+    the difference fits.
 
     Each snippet costs `count_tokens` of its path and text on their own lines, which is what
     a repo-level prompt spends on it.
     """
     ranked = sorted(_unique(snippets), key=lambda s: (-s.score, s.path, s.start_line,
                                                       s.source, s.text))
-    chosen: list[Snippet] = []
+    chosen: list[tuple[Snippet, int]] = []
     used = 0
     for snippet in ranked:
-        if not snippet.text.strip() or any(_covers(kept, snippet) for kept in chosen):
+        if not snippet.text.strip() or any(_covers(kept, snippet) for kept, _ in chosen):
             continue
         cost = count_tokens(f"{snippet.path}\n{snippet.text}\n")
-        if used + cost <= budget:
-            chosen.append(snippet)
-            used += cost
-    return sorted(chosen, key=lambda s: (VOLATILITY[s.source], s.path, s.start_line))
+        # A wider snippet (a whole definition) replaces the narrower ones it holds (its
+        # header) when the difference fits.
+        inside = [(kept, c) for kept, c in chosen if _covers(snippet, kept)]
+        freed = sum(c for _, c in inside)
+        if used - freed + cost <= budget:
+            chosen = [(kept, c) for kept, c in chosen if (kept, c) not in inside]
+            chosen.append((snippet, cost))
+            used += cost - freed
+    return sorted((s for s, _ in chosen),
+                  key=lambda s: (VOLATILITY[s.source], s.path, s.start_line))
 
 
 def _unique(snippets: Iterable[Snippet]) -> list[Snippet]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
-from lspilot.lsp.text import apply_change
+from tree_sitter import Tree
+
+from lspilot.context.trees import DocumentTree
+from lspilot.lsp.text import line_starts, offset_at
 
 Span = tuple[tuple[int, int], tuple[int, int]]
 """A range as ((line, character), (line, character)) in the negotiated encoding."""
@@ -18,6 +22,29 @@ class Document:
     language_id: str
     version: int
     text: str
+    tree: DocumentTree = field(init=False, repr=False)
+    """The text's syntax tree, edited along with every change."""
+
+    def __post_init__(self) -> None:
+        self.tree = DocumentTree(self.language_id, self.text)
+
+    @property
+    def syntax(self) -> Tree | None:
+        """The up-to-date syntax tree, or None for a language without a grammar."""
+        return self.tree.tree
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One applied change, in code points of the text as it was before the change."""
+
+    start: int
+    end: int
+    text: str
+    start_line: int
+    """Line of `start` in the text before the change."""
+    end_line: int
+    """Line of `end` in the text before the change."""
 
 
 class Documents:
@@ -32,15 +59,27 @@ class Documents:
 
     def change(self, uri: str, version: int,
                changes: list[tuple[Span | None, str]],
-               encoding: str) -> None:
+               encoding: str) -> list[Edit]:
         """Apply content changes in order (a `None` range replaces the whole text)."""
         doc = self._docs.get(uri)
         if doc is None:
             raise KeyError(f"didChange for a document that is not open: {uri}")
+        edits = []
         for span, new_text in changes:
-            doc.text = new_text if span is None else apply_change(doc.text, *span, new_text,
-                                                                  encoding)
+            if span is None:
+                edits.append(Edit(0, len(doc.text), new_text, 0, len(line_starts(doc.text)) - 1))
+                doc.tree.set_text(new_text)
+            else:
+                starts = line_starts(doc.text)
+                a = offset_at(doc.text, *span[0], encoding, starts)
+                b = offset_at(doc.text, *span[1], encoding, starts)
+                a, b = min(a, b), max(a, b)
+                edits.append(Edit(a, b, new_text, bisect_right(starts, a) - 1,
+                                  bisect_right(starts, b) - 1))
+                doc.tree.replace(a, b, new_text)
+            doc.text = doc.tree.text
         doc.version = version
+        return edits
 
     def close(self, uri: str) -> None:
         """Stop tracking a document."""
@@ -49,3 +88,7 @@ class Documents:
     def get(self, uri: str) -> Document | None:
         """The document, if open."""
         return self._docs.get(uri)
+
+    def all(self) -> list[Document]:
+        """Every open document."""
+        return list(self._docs.values())

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -16,7 +19,9 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from lspilot import __version__
 from lspilot.completion.backends.base import BackendError
 from lspilot.completion.engine import Engine
+from lspilot.completion.explain import explanation
 from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger
+from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents, Span
 from lspilot.lsp.status import StatusReporter
 from lspilot.lsp.text import offset_at, units
@@ -27,8 +32,11 @@ from lspilot.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("lspilot.lastCompletion", "lspilot.status", "lspilot.accept", "lspilot.stats",
-            "lspilot.listModels", "lspilot.selectModel")
+COMMANDS = ("lspilot.lastCompletion", "lspilot.explainCompletion", "lspilot.status",
+            "lspilot.accept", "lspilot.stats", "lspilot.listModels", "lspilot.selectModel")
+
+GIT_REFRESH_S = 2.0
+"""At most this often, a completion request looks for new uncommitted changes."""
 
 
 class LspilotProtocol(LanguageServerProtocol):
@@ -155,6 +163,27 @@ class LspilotServer(LanguageServer):
         self._shown: set[str] = set()
         self._held_messages: list[tuple[types.MessageType, str]] = []
         self.initialized = False
+        self.context: Workspace | None = None
+        self._git_refresh: asyncio.Task[None] | None = None
+        self._git_refreshed = 0.0
+
+    def open_workspace(self, root: Path | None) -> None:
+        """Start the context engine for the workspace folder (None: open files only)."""
+        if self.context is not None:
+            self.context.stop()
+        self.context = Workspace(root, self.engine.settings.context, self.documents.all)
+        self.engine.context = self.context
+        log.info("workspace: %s", root or "(none)")
+
+    def refresh_git_soon(self, touched: tuple[str, ...] = ()) -> None:
+        """Look for new uncommitted changes in the background, at most every few seconds."""
+        context = self.context
+        if context is None or (self._git_refresh is not None and not self._git_refresh.done()):
+            return
+        if not touched and time.monotonic() - self._git_refreshed < GIT_REFRESH_S:
+            return
+        self._git_refreshed = time.monotonic()
+        self._git_refresh = asyncio.get_running_loop().create_task(context.refresh_git(touched))
 
     def shutdown(self) -> None:
         """Stop serving without waiting for pygls's stdin reader thread.
@@ -168,6 +197,8 @@ class LspilotServer(LanguageServer):
             self._thread_pool.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             self._server.close()
+        if self.context is not None:
+            self.context.stop()
 
     @property
     def exit_code(self) -> int:
@@ -218,6 +249,12 @@ class LspilotServer(LanguageServer):
         settings = self._effective(settings)
         logging.getLogger("lspilot").setLevel(settings.log_level.upper())
         self.engine.apply_settings(settings, load=load)
+        if self.context is not None and self.context.settings != settings.context:
+            if self.context.settings.index_workspace != settings.context.index_workspace:
+                self.open_workspace(self.context.root)
+                if self.initialized:
+                    self.context.start()
+            self.context.settings = settings.context
 
     def select_model(self, role: Role, model_id: str) -> None:
         """Serve `role` with `model_id` from now on (loading it in the background)."""
@@ -346,11 +383,15 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
     def initialize(ls: LspilotServer, params: types.InitializeParams) -> None:
         # Loading starts at `initialized`: no request may reach the client before that.
         ls.apply_settings(params.initialization_options, load=False)
+        ls.open_workspace(workspace_root(params))
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: LspilotServer, params: types.InitializedParams) -> None:
         ls.release_held_messages()
         ls.engine.start_loading()
+        if ls.context is not None:
+            ls.context.start()
+        ls.refresh_git_soon()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: LspilotServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -367,11 +408,21 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
                 changes.append((span, change.text))
             else:
                 changes.append((None, change.text))
+        uri = params.text_document.uri
         try:
-            ls.documents.change(params.text_document.uri, params.text_document.version,
-                                changes, ls.encoding)
+            edits = ls.documents.change(uri, params.text_document.version, changes, ls.encoding)
         except KeyError as exc:
             log.warning("%s", exc)
+            return
+        if ls.context is not None:
+            for edit in edits:
+                ls.context.changed(uri, edit.start_line, edit.end_line, edit.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: LspilotServer, params: types.DidSaveTextDocumentParams) -> None:
+        if ls.context is not None:
+            ls.context.saved(params.text_document.uri)
+            ls.refresh_git_soon((ls.context.relative(params.text_document.uri),))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LspilotServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -385,6 +436,7 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
                                         "invoked" if invoked else "automatic")
         if request is None:
             return None
+        ls.refresh_git_soon()
         completion = await _run_completion(ls, request)
         if completion is None:
             return types.InlineCompletionList(items=[])
@@ -419,6 +471,13 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
     def last_completion(ls: LspilotServer) -> dict[str, Any] | None:
         return completion_summary(ls.engine.last)
 
+    @server.command("lspilot.explainCompletion")
+    def explain_completion(ls: LspilotServer) -> dict[str, Any] | None:
+        backend = ls.engine.backend
+        if ls.engine.last is None or backend is None:
+            return None
+        return explanation(ls.engine.last, backend.count_tokens)
+
     @server.command("lspilot.accept")
     def accept(ls: LspilotServer, shown_id: int) -> bool:
         return ls.engine.accepted(shown_id)
@@ -433,7 +492,7 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         return {"state": ls.engine.state, "model": ls.engine.settings.models.autocomplete,
                 "template": backend.template.family if backend else None,
                 "version": __version__, "counters": ls.engine.stats(),
-                "rssBytes": resident_bytes()}
+                "rssBytes": resident_bytes(), "context": context_status(ls.context)}
 
     @server.command("lspilot.listModels")
     async def list_models_command(ls: LspilotServer) -> dict[str, Any]:
@@ -450,6 +509,35 @@ def create_server(store: ModelStore, forced_model: str | None = None) -> Lspilot
         return {"autocomplete": models.autocomplete, "edit": models.edit or None}
 
     return server
+
+
+def context_status(context: Workspace | None) -> dict[str, Any] | None:
+    """The context engine's state: its workspace and how far indexing got."""
+    if context is None:
+        return None
+    index = context.index
+    state = "off" if index is None else "ready" if index.ready else "indexing"
+    return {"root": str(context.root) if context.root is not None else None, "state": state,
+            "enabled": context.settings.enabled,
+            "indexReady": index.ready if index is not None else False,
+            "indexedFiles": len(index.files()) if index is not None else 0}
+
+
+def workspace_root(params: types.InitializeParams) -> Path | None:
+    """The first workspace folder, else the root URI or path the client sent, if local."""
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    elif params.root_path:
+        return Path(params.root_path)
+    if uri is None:
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
 
 
 def resident_bytes() -> int | None:

@@ -9,13 +9,19 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from lspilot import __version__
 from lspilot.models.catalog import CATALOG
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from lspilot.completion.pipeline import CompletionRequest
+    from lspilot.context.workspace import Workspace
+    from lspilot.settings import ContextSettings
 
 
 class ProgressBar:
@@ -86,7 +92,13 @@ def _parser() -> argparse.ArgumentParser:
                           help=f"model to use (default {DEFAULT_MODEL})")
     complete.add_argument("--max-tokens", type=int, default=None)
     complete.add_argument("--show-prompt", action="store_true",
-                          help="print the exact prompt and its token counts to stderr")
+                          help="print the exact prompt, and the context snippets that went "
+                          "in with their sources and scores, to stderr")
+    complete.add_argument("--workspace", type=Path, default=None, metavar="DIR",
+                          help="workspace folder for context from other files (default: the "
+                          "file's git repository, else its folder)")
+    complete.add_argument("--no-context", action="store_true",
+                          help="the file's own text only, no context from other files")
     complete.add_argument("--log-level", default="warning",
                           choices=["debug", "info", "warning", "error"])
     complete.set_defaults(run=_complete)
@@ -167,6 +179,7 @@ def _complete(args: argparse.Namespace) -> int:
     import dataclasses
 
     from lspilot.completion.backends.base import BackendError, make_backend
+    from lspilot.completion.explain import describe, explanation
     from lspilot.completion.pipeline import CompletionRequest, complete
     from lspilot.context.languages import language_id_for
     from lspilot.models.roles import RoleFile, backend_config
@@ -193,21 +206,54 @@ def _complete(args: argparse.Namespace) -> int:
         return 1
     request = CompletionRequest(uri=path.resolve().as_uri(), text=text, offset=offset,
                                 language_id=language_id_for(path.name), trigger="invoked")
+    workspace = None
+    if settings.context.enabled and not args.no_context:
+        workspace = _workspace_for(path, args.workspace, request, settings.context)
 
     async def run() -> None:
-        result = await complete(request, backend, settings.completion)
+        if workspace is not None:
+            await workspace.refresh_git()
+        result = await complete(request, backend, settings.completion, None, None, workspace,
+                                settings.context.tokens)
         if args.show_prompt:
-            stats = result.stats
-            print(f"--- prompt ({stats.prompt_tokens} tokens, {result.template} template) ---\n"
-                  f"{result.prompt.text}\n--- raw middle ---\n{result.raw}\n---",
-                  file=sys.stderr)
+            print(describe(explanation(result, backend.count_tokens)), file=sys.stderr)
+            print(f"--- raw middle ---\n{result.raw}\n---", file=sys.stderr)
         print(result.text)
         print(f"lspilot: {name}, {result.stats.generated_tokens} tokens in "
               f"{result.total_ms:.0f} ms", file=sys.stderr)
         await backend.aclose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        if workspace is not None:
+            workspace.stop()
     return 0
+
+
+def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
+                   settings: ContextSettings) -> Workspace:
+    """The context engine for a one-off completion: index the workspace, then return."""
+    from lspilot.context.workspace import Workspace
+
+    if folder is None:
+        folder = next((p for p in path.resolve().parents if (p / ".git").exists()),
+                      path.resolve().parent)
+
+    @dataclass
+    class _Open:
+        uri: str
+        language_id: str
+        text: str
+        syntax: None = None
+
+    document = _Open(request.uri, request.language_id, request.text)
+    workspace = Workspace(folder, settings, lambda: [document])
+    workspace.start()
+    if workspace.index is not None and not workspace.index.wait_ready(120):
+        print("lspilot: the workspace index is not ready after 120 s; going on without it",
+              file=sys.stderr)
+    return workspace
 
 
 def _models_list(args: argparse.Namespace) -> int:

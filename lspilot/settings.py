@@ -44,8 +44,9 @@ class CompletionSettings:
                                minimum=1, maximum=1024)
     max_lines: int = _setting(8, "Most lines in a multi-line completion.", minimum=1, maximum=200)
     prompt_tokens: int = _setting(
-        1024,
-        "Hard budget, in the model's own tokens, for the prompt (prefix, suffix, FIM tokens).",
+        1536,
+        "Hard budget, in the model's own tokens, for the whole prompt (context from other "
+        "files, prefix, suffix, FIM tokens).",
         minimum=64, maximum=32768)
     typed_ahead_cache: bool = _setting(
         True, "Serve the rest of a shown completion, without a model call, as it is typed.")
@@ -59,6 +60,23 @@ class CompletionSettings:
     suffix_share: float = _setting(
         0.25, "Share of the prompt budget kept for text after the cursor.",
         minimum=0.0, maximum=0.9)
+
+
+@dataclass(frozen=True)
+class ContextSettings:
+    """Code from other files put into the prompt (definitions, usages, git diff, open files)."""
+
+    enabled: bool = _setting(
+        True, "Put code from the rest of the workspace into the prompt.")
+    tokens: int = _setting(
+        512, "Tokens of the prompt budget (`completion.promptTokens`) kept for that code.",
+        minimum=0, maximum=16384)
+    deadline_ms: int = _setting(
+        30, "Most time gathering context may take per request; sources still running are "
+        "skipped.", minimum=1, maximum=1000)
+    index_workspace: bool = _setting(
+        True, "Index the workspace's files (in the background, honouring .gitignore and "
+        ".lspilotignore) to find definitions and usages in files that are not open.")
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ class Settings:
 
     models: ModelsSettings = field(default_factory=ModelsSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
+    context: ContextSettings = field(default_factory=ContextSettings)
     llama_cpp: LlamaCppSettings = field(default_factory=LlamaCppSettings)
     servers: ServersSettings = field(default_factory=ServersSettings)
     log_level: str = _setting("info", "Log level of the server's stderr log.",

@@ -2,13 +2,15 @@
 
 from lspilot.templates.fim import (
     TEMPLATES,
+    ContextFile,
     FimTemplate,
     Prompt,
+    RepoLayout,
     Special,
     TemplateError,
     detect_template,
     render,
 )
 
-__all__ = ["TEMPLATES", "FimTemplate", "Prompt", "Special", "TemplateError", "detect_template",
-           "render"]
+__all__ = ["TEMPLATES", "ContextFile", "FimTemplate", "Prompt", "RepoLayout", "Special",
+           "TemplateError", "detect_template", "render"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from lspilot.cli import cursor_offset, parse_cursor
 from lspilot.settings import json_schema, parse_settings
+from lspilot.templates import TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -64,3 +65,13 @@ def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     for key, default in schema.items():
         shown = json.dumps(default) if isinstance(default, bool) else str(default)
         assert rows[key] == shown, key
+
+
+def test_the_template_table_lists_every_family_with_its_tokens() -> None:
+    table = README.split("| family | prefix, suffix, middle |", 1)[1].split("\n\n", 1)[0]
+    rows = [re.split(r"(?<!\\)\|", line.strip().strip("|"))
+            for line in table.splitlines()[2:]]
+    spelled = {cells[0].strip(" `"): re.findall(r"`([^`]+)`", cells[1] + cells[2])
+               for cells in rows}
+    assert spelled == {t.family: [s.replace("|", "\\|") for s in t.signature]
+                       for t in TEMPLATES}

@@ -80,6 +80,16 @@ async def test_user_text_that_spells_a_special_token_stays_text(tiny_model: Path
     assert ids.count(backend.special_id("<|fim_middle|>")) == 1
 
 
+@pytest.mark.parametrize("add_bos", [False, True])
+async def test_bos_leads_the_prompt_only_when_the_gguf_asks_for_it(tmp_path: Path,
+                                                                  add_bos: bool) -> None:
+    backend = load(build(tmp_path / "bos.gguf", TinyModel(add_bos=add_bos)))
+    ids = backend.tokenize(render(backend.template, "x = ", ""))
+    begin = [backend.special_id("<|endoftext|>")] if add_bos else []
+    assert ids[:len(begin) + 1] == [*begin, backend.special_id("<|fim_prefix|>")]
+    assert await collect(backend, "x = ", "") == "a + b"
+
+
 async def test_max_tokens_bounds_a_model_that_never_stops(looping_model: Path) -> None:
     text = await collect(load(looping_model), "a", "", max_tokens=7)
     assert text == "xyzxyzx"
@@ -181,3 +191,4 @@ async def test_moving_between_two_places_reuses_each_places_prompt_state(
     await collect(backend, there + "b", "\n", stats=again)
     assert back.evaluated_tokens < 10 < back.prompt_tokens
     assert again.evaluated_tokens < 10 < again.prompt_tokens
+

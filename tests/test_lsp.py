@@ -45,7 +45,8 @@ async def test_initialize_advertises_what_editors_need(client: LanguageClient) -
     assert caps.completion_provider is not None
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
     assert sorted(caps.execute_command_provider.commands) == [
-        "lspilot.accept", "lspilot.lastCompletion", "lspilot.listModels",
+        "lspilot.accept", "lspilot.explainCompletion", "lspilot.lastCompletion",
+        "lspilot.listModels",
         "lspilot.selectModel", "lspilot.stats", "lspilot.status"]
     general = client.capabilities.general
     neovim = bool(general and general.position_encodings)  # only Neovim sends encodings

@@ -141,3 +141,16 @@ def test_language_ids_from_file_names(path: str, language_id: str) -> None:
 
     assert language_id_for(path) == language_id
     assert (language(language_id) is not None) is bool(language_id)
+
+
+def test_the_syntax_check_needs_the_whole_file_when_the_window_starts_in_a_string() -> None:
+    # From bench/crossfile (pybtex): the prompt window began inside a docstring, whose
+    # closing quotes then opened a string; a correct completion looked broken on the window.
+    text, offset = at_cursor('class Parser:\n    """Parse things.\n\n    Many words, don\'t '
+                             'stop.\n    """\n\n    def __init__(self):\n        self.key = █\n'
+                             "        self.done = True\n")
+    cursor = cursor_at(text, offset)
+    middle = 'Pattern(r"[^\\s\\,]+", "entry key")'
+    window = (cursor.prefix[cursor.prefix.index("    Many"):], cursor.suffix)
+    assert postprocess(middle, cursor, False, 8, "python", window) == ""
+    assert postprocess(middle, cursor, False, 8, "python") == middle

@@ -22,6 +22,23 @@ QWEN_SPECIALS = (
 )
 PLAIN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 
+# Each family's special tokens as its real vocabulary spells them (FIM, repo-level, end and
+# look-alike tokens); the first is the end-of-generation token.
+FAMILY_SPECIALS: dict[str, tuple[str, ...]] = {
+    "qwen2.5-coder": QWEN_SPECIALS,
+    "codegemma": ("<eos>", "<bos>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+                  "<|file_separator|>", "<start_of_turn>", "<end_of_turn>"),
+    "codellama": ("</s>", "<s>", "▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>"),
+    "deepseek-coder": ("<｜end▁of▁sentence｜>", "<｜begin▁of▁sentence｜>",  # noqa: RUF001
+                       "<｜fim▁hole｜>", "<｜fim▁begin｜>", "<｜fim▁end｜>",  # noqa: RUF001
+                       "<|EOT|>"),
+    "starcoder": ("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>",
+                  "<filename>", "<gh_stars>", "<issue_start>", "<reponame>"),
+    "starcoder2": ("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>",
+                   "<fim_pad>", "<repo_name>", "<file_sep>", "<issue_start>"),
+    "codestral": ("</s>", "<s>", "[INST]", "[/INST]", "[PREFIX]", "[MIDDLE]", "[SUFFIX]"),
+}
+
 
 def _byte_symbols() -> list[str]:
     """GPT-2's printable stand-ins for the 256 byte values, in byte order."""
@@ -49,6 +66,12 @@ class TinyModel:
     specials: tuple[str, ...] = QWEN_SPECIALS
     eos: str = "<|endoftext|>"
     seed: int = 0
+    user_defined: tuple[str, ...] = ()
+    """Specials typed USER_DEFINED instead of CONTROL (as some real conversions type them)."""
+    normal: tuple[str, ...] = ()
+    """Specials typed NORMAL (codellama's FIM pieces in sentencepiece-converted GGUFs)."""
+    add_bos: bool = False
+    """Whether the GGUF asks for a BOS token (the `eos` token doubles as BOS)."""
     merges: tuple[str, ...] = field(default=("Ġ Ġ", "Ġ +", "Ġ b"))
 
 
@@ -60,7 +83,12 @@ def _vocab(model: TinyModel) -> tuple[list[str], list[int]]:
         types.append(TokenType.NORMAL)
     for special in model.specials:
         tokens.append(special)
-        types.append(TokenType.CONTROL)
+        if special in model.user_defined:
+            types.append(TokenType.USER_DEFINED)
+        elif special in model.normal:
+            types.append(TokenType.NORMAL)
+        else:
+            types.append(TokenType.CONTROL)
     return tokens, [int(t) for t in types]
 
 
@@ -123,7 +151,7 @@ def build(path: Path, model: TinyModel = TinyModel()) -> Path:
     writer.add_eos_token_id(ids[model.eos])
     writer.add_bos_token_id(ids[model.eos])
     writer.add_pad_token_id(ids[model.eos])
-    writer.add_add_bos_token(False)
+    writer.add_add_bos_token(model.add_bos)
 
     writer.add_tensor("token_embd.weight", embed)
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))

@@ -30,6 +30,9 @@ class GenerationStats:
     prompt_tokens: int = 0
     evaluated_tokens: int = 0
     """Prompt tokens actually evaluated; the rest came from the KV cache."""
+    needed_tokens: int = 0
+    """Prompt tokens this prompt needed evaluated, given the KV cache, once known (also when
+    the request was stopped before evaluating them all)."""
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0

@@ -41,8 +41,9 @@ class InfillParts:
 
 def infill_parts(prompt: Prompt, template: FimTemplate) -> InfillParts:
     """The prefix, suffix and repo files of a rendered prompt."""
-    # Qwen2.5-Coder's repo-level format puts `<|file_sep|>path\ntext` before the FIM part.
-    file_sep = next((t for t in template.extra if "file_sep" in t), None)
+    # Files laid out before the FIM part (`<|file_sep|>path\ntext`) go to input_extra;
+    # layouts that put them inside the prefix (comment headers) stay in the prefix.
+    file_sep = None if template.repo.files_in_prefix else template.repo.file or None
     fields = {template.prefix: "", template.suffix: ""}
     extra: list[tuple[str, str]] = []
     current: str | None = None

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +78,14 @@ class LlamaCppBackend:
         self._template = template
         self._special_ids: dict[str, int] = {}
         self._stop_ids = {i for t in template.stop if (i := self.special_id(t)) is not None}
+        vocab = llm._model.vocab
+        # A GGUF that asks for BOS (codellama, codestral, codegemma, deepseek-coder) was
+        # trained with it before the FIM tokens: Meta's infilling_prompt_tokens and
+        # mistral-common's encode_fim both start with it. Qwen's GGUFs ask for none.
+        self._begin = ([int(llama_cpp.llama_vocab_bos(vocab))]
+                       if llama_cpp.llama_vocab_get_add_bos(vocab) else [])
+        spellings = {*template.signature, *template.stop, *template.repo.tokens}
+        self._guarded = {i: t for t in spellings if (i := self.special_id(t)) is not None}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._saved: list[_SavedPrompt] = []
 
@@ -135,7 +143,7 @@ class LlamaCppBackend:
 
     def tokenize(self, prompt: Prompt) -> list[int]:
         """Token ids of a prompt: text segments never turn into special tokens."""
-        ids: list[int] = []
+        ids: list[int] = list(self._begin)
         for segment in prompt.segments:
             if isinstance(segment, Special):
                 token = self.special_id(segment.text)
@@ -149,7 +157,15 @@ class LlamaCppBackend:
     def _tokenize_text(self, text: str) -> list[int]:
         if not text:
             return []
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        ids = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        if self._guarded.keys().isdisjoint(ids):
+            return ids
+        # llama.cpp splits user-defined tokens out of plain text too (tokenizer_st_partition
+        # in src/llama-vocab.cpp), so a template token typed so would be forged from the
+        # user's code: tokenize it in pieces that never hold a whole spelling.
+        return [i for piece in _broken(text, self._guarded.values()) if piece
+                for i in self._llm.tokenize(piece.encode("utf-8"), add_bos=False,
+                                            special=False)]
 
     async def stream(self, prompt: Prompt, params: GenerationParams,
                      stats: GenerationStats) -> AsyncGenerator[str, None]:
@@ -243,6 +259,7 @@ class LlamaCppBackend:
         if self._reuse_kv_cache:
             common = max(common, self._restore(tokens, common))
         llm.n_tokens = common
+        stats.needed_tokens = len(tokens) - common + 1  # and the last token, in `generate`
         for start in range(common, len(tokens), _PREFILL_CHUNK):
             if stop.is_set():
                 raise Stopped
@@ -306,7 +323,28 @@ def _return_free_heap() -> None:
         libc.malloc_trim(0)
 
 
+def _broken(text: str, spellings: Iterable[str]) -> list[str]:
+    """`text` cut after the first character of every occurrence of each spelling."""
+    cuts = sorted({at + 1 for spelling in spellings
+                   for at in _occurrences(text, spelling)})
+    return [text[start:end] for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+
+
+def _occurrences(text: str, spelling: str) -> Iterator[int]:
+    at = text.find(spelling)
+    while at >= 0:
+        yield at
+        at = text.find(spelling, at + 1)
+
+
 def _special_id(llm: Any, text: str) -> int | None:
+    """The id of special token `text`: one vocabulary entry, spelled so, of a special type.
+
+    User-defined counts as special: older GGUF conversions typed deepseek-coder's FIM tokens
+    so, and llama.cpp itself retypes the FIM tokens it recognises by spelling (codellama's
+    `▁<PRE>` pieces among them) as control at load (src/llama-vocab.cpp, "control-looking
+    token"). Such tokens are also the only ones `tokenize(special=True)` can return whole.
+    """
     ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
     if len(ids) != 1:
         return None

@@ -1,0 +1,178 @@
+"""Sources from the code's structure: the cursor's enclosing scope, the definitions of the
+names it imports, and the call sites of the functions at the cursor."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lspilot.context.snippet import Snippet
+from lspilot.context.symbols import Call, Definition, FileSymbols, Import
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+NEAR_BEFORE, NEAR_AFTER = 30, 10
+"""Lines around the cursor whose names count as "near"."""
+
+Resolve = Callable[[str, str, Import], list[str]]
+"""(language id, importing path, import) -> workspace files the import points to."""
+
+
+class WorkspaceSymbols(Protocol):
+    """What these sources read from the workspace index."""
+
+    def files(self) -> frozenset[str]:
+        """Every indexed workspace-relative path."""
+
+    def symbols(self, path: str) -> FileSymbols | None:
+        """What `path` defines, imports and calls."""
+
+    def text(self, path: str) -> str | None:
+        """The file's text."""
+
+    def callers(self, name: str) -> list[tuple[str, Call]]:
+        """Call sites of `name` across the workspace."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """The cursor, as these sources need it."""
+
+    path: str
+    language_id: str
+    text: str
+    line: int
+    """0-based line of the cursor."""
+    own: FileSymbols
+    """The cursor's file, analyzed as it is now."""
+    window: range
+    """Lines of the cursor's file already in the prompt (prefix and suffix window)."""
+
+
+def near_names(site: Site) -> dict[str, int]:
+    """Names written near the cursor, with their distance in lines (0: the cursor's line)."""
+    lines = site.text.split("\n")
+    found: dict[str, int] = {}
+    for number in range(max(0, site.line - NEAR_BEFORE),
+                        min(len(lines), site.line + NEAR_AFTER + 1)):
+        distance = abs(number - site.line)
+        for name in _WORD.findall(lines[number]):
+            if distance < found.get(name, 1 << 30):
+                found[name] = distance
+    return found
+
+
+def scope_snippets(site: Site) -> list[Snippet]:
+    """Headers of the definitions around the cursor that start above the prompt's window."""
+    snippets = []
+    for definition in site.own.definitions:
+        if definition.start_line < site.window.start <= site.line <= definition.end_line:
+            snippets.append(Snippet("scope", site.path, definition.header, 1.0,
+                                    definition.start_line,
+                                    f"encloses the cursor ({definition.kind} "
+                                    f"{definition.name})"))
+    return snippets
+
+
+def definition_snippets(site: Site, index: WorkspaceSymbols, resolve: Resolve,
+                        deadline: Callable[[], bool]) -> list[Snippet]:
+    """Definitions of the names the file imports from other workspace files.
+
+    Each comes twice: its header (signature and docstring) and, at a lower score, the whole
+    definition, which `fit` swaps in for the header when there is room. Names used near the
+    cursor score highest, nearest first; imported names used elsewhere in the file next; a
+    module imported whole contributes the definitions named after it near the cursor
+    (`mod.name`), then its other top-level definitions.
+    """
+    near = near_names(site)
+    snippets: list[Snippet] = []
+    for imp in site.own.imports:
+        if deadline():
+            break
+        targets = resolve(site.language_id, site.path, imp)
+        if not targets:
+            continue
+        bound = dict(zip(imp.names, imp.original, strict=False))
+        for target in targets[:3]:
+            symbols = index.symbols(target)
+            if symbols is None or target == site.path:
+                continue
+            by_name = {d.name: d for d in symbols.definitions if not d.container}
+            module_names = [name for name, original in bound.items()
+                            if original not in by_name]
+            for name, original in bound.items():
+                if original in by_name:
+                    snippets += _pair(target, by_name[original], _score(near.get(name)),
+                                      f"defines {original}, imported as {name} "
+                                      f"(line {imp.line + 1})")
+            if not bound or module_names:
+                # The whole module is bound (`import m`, `from . import m`, Go packages).
+                for definition in by_name.values():
+                    distance = near.get(definition.name)
+                    score = _score(distance) if distance is not None else 0.3
+                    snippets += _pair(target, definition, score,
+                                      f"defines {definition.name} in module {imp.module}")
+    return snippets
+
+
+def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
+                   *, per_name: int = 3, context: int = 2) -> list[Snippet]:
+    """Other call sites of the functions and classes the cursor is in or calls nearby.
+
+    How a function is really called tells a small model more than its signature.
+    """
+    names: dict[str, float] = {}
+    for definition in site.own.definitions:
+        if definition.start_line <= site.line <= definition.end_line:
+            names[definition.name] = 0.6
+    near = near_names(site)
+    for call in site.own.calls:
+        if abs(call.line - site.line) <= 5 and call.name not in names:
+            names[call.name] = 0.5 - 0.02 * abs(call.line - site.line)
+    imported = {name for imp in site.own.imports for name in imp.names}
+    for name in imported & set(near):
+        names.setdefault(name, _score(near[name]) * 0.6)
+    snippets: list[Snippet] = []
+    for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
+        if deadline():
+            break
+        sites = [(path, call) for path, call in index.callers(name) if path != site.path]
+        for rank, (path, call) in enumerate(sorted(sites, key=lambda s: (s[0], s[1].line))
+                                            [:per_name]):
+            text = index.text(path)
+            if text is None:
+                continue
+            lines = text.split("\n")
+            start = max(0, call.line - context)
+            piece = "\n".join(lines[start:call.line + context + 1])
+            snippets.append(Snippet("usage", path, piece, round(score - 0.05 * rank, 4), start,
+                                    f"calls {name}() (line {call.line + 1})"))
+    return snippets
+
+
+def related_files(site: Site, resolve: Resolve) -> list[str]:
+    """Files the cursor's file imports, for the sources that favour related files."""
+    related: list[str] = []
+    for imp in site.own.imports:
+        for target in resolve(site.language_id, site.path, imp)[:3]:
+            if target != site.path and target not in related:
+                related.append(target)
+    return related
+
+
+def _score(distance: int | None) -> float:
+    """Near the cursor scores 0.9 falling to 0.6 at the edge; elsewhere in the file 0.5."""
+    if distance is None:
+        return 0.5
+    return round(0.9 - 0.3 * min(distance, NEAR_BEFORE) / NEAR_BEFORE, 4)
+
+
+def _pair(path: str, definition: Definition, score: float, reason: str) -> Iterable[Snippet]:
+    header = Snippet("definition", path, definition.header, score, definition.start_line,
+                     reason)
+    if definition.text.strip() == definition.header.strip():
+        return [header]
+    return [header, Snippet("definition", path, definition.text, round(score - 0.3, 4),
+                            definition.start_line, reason + " (whole definition)")]

@@ -1,0 +1,240 @@
+"""The context engine of one workspace: its sources, their state, and `gather` per cursor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from tree_sitter import Tree
+
+from lspilot.context.budget import fit
+from lspilot.context.definitions import (
+    Resolve,
+    Site,
+    definition_snippets,
+    related_files,
+    scope_snippets,
+    usage_snippets,
+)
+from lspilot.context.gather import CountTokens, Gathered
+from lspilot.context.git_diff import GitDiff
+from lspilot.context.ignore import Exclusions
+from lspilot.context.index import WorkspaceIndex
+from lspilot.context.languages import language_id_for
+from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
+from lspilot.context.snippet import Snippet
+from lspilot.context.symbols import FileIndex, FileSymbols, analyze, index_files, resolve_import
+from lspilot.context.window import Window
+from lspilot.settings import ContextSettings
+
+log = logging.getLogger(__name__)
+
+SIMILAR_WINDOW_LINES = 20
+"""Lines around the cursor compared with other open files."""
+
+
+class OpenDocument(Protocol):
+    """An open document as the context engine reads it."""
+
+    uri: str
+    language_id: str
+    text: str
+
+    @property
+    def syntax(self) -> Tree | None:
+        """The document's up-to-date syntax tree, if its language has a grammar."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What a gathered context depends on; typing within one line keeps it."""
+
+    uri: str
+    line: int
+    window: tuple[int, int]
+    budget: int
+    index: int
+    diff: int
+    others: int
+
+
+class Workspace:
+    """Context sources for one workspace folder (or none: only open files then)."""
+
+    def __init__(self, root: Path | None, settings: ContextSettings,
+                 open_documents: Callable[[], Iterable[OpenDocument]]) -> None:
+        self.root = root.resolve() if root is not None else None
+        self.settings = settings
+        self._open_documents = open_documents
+        self._files: tuple[int, FileIndex] | None = None
+        self.exclusions = Exclusions(self.root) if self.root is not None else None
+        self.index: WorkspaceIndex | None = None
+        if self.root is not None and settings.index_workspace:
+            self.index = WorkspaceIndex(self.root, analyze, exclusions=self.exclusions)
+        self.git = GitDiff(self.root, self.excluded) if self.root is not None else None
+        self.recent = RecentEdits(self.excluded)
+        self._windows = WindowCache()
+        self._last: tuple[_Key, Gathered] | None = None
+
+    # --- life cycle
+
+    def start(self) -> None:
+        """Start indexing in the background; returns at once."""
+        if self.index is not None:
+            self.index.start()
+
+    def stop(self) -> None:
+        """Stop the index's threads."""
+        if self.index is not None:
+            self.index.stop()
+
+    async def refresh_git(self, touched: Iterable[str] = ()) -> None:
+        """Re-read uncommitted changes if anything changed (git runs off the event loop)."""
+        if self.git is not None:
+            await self.git.refresh(list(touched))
+
+    # --- paths
+
+    def location(self, uri: str) -> tuple[str, str]:
+        """The workspace's name and the document's workspace-relative path."""
+        repo = self.root.name if self.root is not None else ""
+        return repo, self.relative(uri)
+
+    def relative(self, uri: str) -> str:
+        """A document's workspace-relative `/` path; its file name when outside the root."""
+        parsed = urlparse(uri)
+        path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(parsed.path)
+        if self.root is not None:
+            try:
+                return path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
+    def excluded(self, path: str) -> bool:
+        """Whether a file must never reach a prompt (secrets, ignored files)."""
+        if self.exclusions is not None:
+            return self.exclusions.excluded(path)
+        from lspilot.context.ignore import is_secret
+        return is_secret(path)
+
+    # --- events from the editor
+
+    def changed(self, uri: str, start_line: int, end_line: int, new_text: str) -> None:
+        """Note an edit (old line numbers), for the recent-edits source."""
+        self.recent.record(self.relative(uri), start_line, end_line, new_text, time.monotonic())
+
+    def saved(self, uri: str) -> None:
+        """A document was written to disk: index it now rather than on the file event."""
+        if self.index is not None:
+            path = self.relative(uri)
+            if path in self.index.files() or language_id_for(path):
+                self.index.update(path)
+
+    def closed(self, uri: str) -> None:
+        """A document was closed."""
+
+    # --- the one call per completion
+
+    def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
+               budget: int, count_tokens: CountTokens) -> Gathered:
+        """Snippets for the cursor, fitted into `budget` tokens, stable context first.
+
+        Sources run one after another while the deadline (`context.deadlineMs`) allows;
+        each also checks it inside its loops. Typing on one line reuses the last result, so
+        consecutive prompts share their context (and the KV cache its tokens).
+        """
+        started = time.perf_counter()
+        repo, path = self.location(uri)
+        line = text.count("\n", 0, offset)
+        first = line - window.prefix.count("\n")
+        last = line + window.suffix.count("\n")
+        others = [d for d in self._open_documents() if d.uri != uri]
+        key = _Key(uri, line, (first, last), budget,
+                   self.index.generation if self.index is not None else 0,
+                   id(self.git.hunks) if self.git is not None else 0,
+                   hash(tuple((d.uri, len(d.text)) for d in others)))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        deadline_at = started + self.settings.deadline_ms / 1000
+
+        def late() -> bool:
+            return time.perf_counter() > deadline_at
+
+        own_doc = next((d for d in self._open_documents() if d.uri == uri), None)
+        tree = own_doc.syntax if own_doc is not None and own_doc.text == text else None
+        own = analyze(language_id, text, tree) if language_id else FileSymbols(language_id)
+        site = Site(path, language_id, text, line, own, range(first, last + 1))
+        lines = text.split("\n")
+        near = "\n".join(lines[max(0, line - SIMILAR_WINDOW_LINES):line + 1])
+        index = self.index if self.index is not None and self.index.ready else None
+        resolve = self._resolver()
+        related = related_files(site, resolve) if index is not None else []
+        sources: list[tuple[str, Callable[[], list[Snippet]]]] = [
+            ("scope", lambda: scope_snippets(site)),
+            ("definition", lambda: definition_snippets(site, index, resolve, late)
+             if index is not None else []),
+            ("usage", lambda: usage_snippets(site, index, late) if index is not None else []),
+            ("git_diff", lambda: self.git.snippets(path, related, line,
+                                                   skip_lines=site.window)
+             if self.git is not None else []),
+            ("open_file", lambda: similar_snippets(
+                near, ((self.relative(d.uri), d.text) for d in others),
+                excluded=self.excluded, cache=self._windows)),
+            ("recent_edit", lambda: self.recent.snippets(
+                path, line, self._text_of, skip_lines=site.window)),
+        ]
+        offered: list[Snippet] = []
+        source_ms: dict[str, float] = {}
+        skipped: list[str] = []
+        for name, source in sources:
+            if late():
+                skipped.append(name)
+                continue
+            began = time.perf_counter()
+            try:
+                offered += source()
+            except Exception:  # one broken source must not cost the completion
+                log.exception("context source %s failed", name)
+            source_ms[name] = round((time.perf_counter() - began) * 1000, 3)
+        chosen = fit(offered, budget, count_tokens)
+        offered.sort(key=lambda s: (-s.score, s.path, s.start_line))
+        gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms,
+                            tuple(skipped), round((time.perf_counter() - started) * 1000, 3))
+        self._last = (key, gathered)
+        return gathered
+
+    def _resolver(self) -> Resolve:
+        """Import resolution over the indexed files, re-indexed when the files change."""
+        index = self.index
+        if index is None:
+            return lambda language_id, path, imp: []
+        generation = index.generation
+        if self._files is None or self._files[0] != generation:
+            self._files = (generation, index_files(index.files(), self._read))
+        files = self._files[1]
+        return lambda language_id, path, imp: resolve_import(language_id, path, imp, files,
+                                                             self._read)
+
+    def _read(self, path: str) -> str | None:
+        """A workspace file's text, for go.mod (never outside the workspace)."""
+        if self.root is None or self.excluded(path):
+            return None
+        target = (self.root / path).resolve()
+        if not target.is_relative_to(self.root):
+            return None
+        try:
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _text_of(self, path: str) -> str | None:
+        for doc in self._open_documents():
+            if self.relative(doc.uri) == path:
+                return doc.text
+        return self.index.text(path) if self.index is not None else None

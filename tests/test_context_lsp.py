@@ -1,0 +1,153 @@
+"""End to end: code that exists only in other, unopened workspace files reaches the prompt.
+
+The real server runs over stdio with a tiny real model, on a real git repository made in a
+temporary folder; `lspilot.explainCompletion` shows what went into the prompt and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient, client_capabilities
+
+from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+
+GEOMETRY = '''"""Vectors."""
+
+
+def scale_vector(vector, factor):
+    """Multiply every coordinate of `vector` by `factor`."""
+    return [x * factor for x in vector]
+
+
+def unrelated():
+    return 1
+'''
+
+REPORT = '''from shop.geometry import scale_vector
+
+
+def double(points):
+    return scale_vector(points, 2.0)
+'''
+
+APP = ('from .geometry import scale_vector\n\n\n'
+       'def enlarge(shape, by):\n    corners = shape.corners\n    return \n')
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "shop-repo"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "geometry.py").write_text(GEOMETRY)
+    (root / "shop" / "report.py").write_text(REPORT)
+    (root / "shop" / "app.py").write_text(APP)
+    (root / ".env").write_text("API_KEY=sk-live-do-not-leak-1234\n")
+    (root / ".gitignore").write_text("build/\n")
+    (root / "build").mkdir()
+    (root / "build" / "generated.py").write_text("def scale_vector_ignored(): pass\n")
+    git(root, "init", "-q")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    # Uncommitted work in a related file.
+    (root / "shop" / "geometry.py").write_text(GEOMETRY + "\n\ndef rotate(vector, angle):\n"
+                                               "    return vector  # work in progress\n")
+    return root
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient, tiny_model: Path, workspace: Path) -> Any:
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="shop-repo")],
+        initialization_options={"models": {"autocomplete": str(tiny_model)},
+                                "llamaCpp": SMALL_RUNTIME}))
+    lsp_client.workspace_root = workspace  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def wait_for_index(client: LanguageClient, timeout: float = 30) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = await command(client, "lspilot.status")
+        if status["context"] and status["context"]["indexReady"]:
+            return dict(status["context"])
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"index not ready: {status['context']}")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
+        client: LanguageClient) -> None:
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    uri = (root / "shop" / "app.py").as_uri()
+    open_doc(client, uri, APP)
+    await wait_for_state(client, "ready")
+    context = await wait_for_index(client)
+    assert context["indexedFiles"] == 4  # the 4 .py files; not build/, not .env
+    result = await inline(client, uri, 5, 11, invoked=True)
+    assert result is not None
+    explained = await command(client, "lspilot.explainCompletion")
+    prompt = explained["prompt"]
+    # qwen2.5-coder's repo-level layout, the context before the cursor's file.
+    assert prompt.startswith("<|repo_name|>shop-repo\n<|file_sep|>shop/geometry.py\n")
+    assert "def scale_vector(vector, factor):" in prompt
+    assert prompt.index("def scale_vector") < prompt.index("<|file_sep|>shop/app.py\n")
+    assert "sk-live" not in prompt and "scale_vector_ignored" not in prompt
+    snippets = explained["context"]["snippets"]
+    sources = {(s["source"], s["path"]) for s in snippets}
+    assert ("definition", "shop/geometry.py") in sources
+    assert ("usage", "shop/report.py") in sources  # how the imported function is called
+    definition = next(s for s in snippets if s["source"] == "definition")
+    assert "scale_vector" in definition["reason"] and definition["score"] > 0
+    assert explained["promptTokens"] <= 1536
+
+
+async def test_uncommitted_work_reaches_the_prompt_without_diff_markers(
+        client: LanguageClient) -> None:
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    uri = (root / "shop" / "app.py").as_uri()
+    open_doc(client, uri, APP)
+    await wait_for_state(client, "ready")
+    await wait_for_index(client)
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:  # git runs in the background; the first request may come before it
+        await inline(client, uri, 5, 11, invoked=True)
+        explained = await command(client, "lspilot.explainCompletion")
+        hunks = [s for s in explained["context"]["snippets"] + explained["context"]["leftOut"]
+                 if s["source"] == "git_diff"]
+        if hunks or asyncio.get_running_loop().time() > deadline:
+            break
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            types.TextDocumentIdentifier(uri)))
+        await asyncio.sleep(0.2)
+    assert hunks and hunks[0]["path"] == "shop/geometry.py"
+    if hunks[0]["included"]:
+        assert "def rotate(vector, angle):" in explained["prompt"]
+        assert "+def rotate" not in explained["prompt"]
+
+
+async def test_context_off_gives_the_file_level_prompt(client: LanguageClient) -> None:
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    uri = (root / "shop" / "app.py").as_uri()
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"context": {"enabled": False}}))
+    open_doc(client, uri, APP)
+    await wait_for_state(client, "ready")
+    await inline(client, uri, 5, 11, invoked=True)
+    explained = await command(client, "lspilot.explainCompletion")
+    assert explained["context"] is None
+    assert explained["prompt"].startswith("<|fim_prefix|>from .geometry import scale_vector")

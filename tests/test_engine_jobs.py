@@ -1,0 +1,165 @@
+"""The engine's rule for superseded requests: a generating job typed on from finishes.
+
+These tests need exact control over when tokens arrive (a request must land while another
+is mid-generation), which a real model cannot give; the backend here is a scripted stand-in
+whose tokens are released by the test. The real-model side of superseding is covered in
+tests/test_lsp.py and bench/typing.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+import pytest
+
+from lspilot.completion.backends.base import BackendConfig, GenerationParams, GenerationStats
+from lspilot.completion.engine import Engine
+from lspilot.completion.pipeline import CompletionRequest
+from lspilot.models.store import ModelStore
+from lspilot.settings import Settings, parse_settings
+from lspilot.templates import TEMPLATES, FimTemplate, Prompt
+
+
+class GatedBackend:
+    """Streams `pieces`, each only after the test releases it."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.release = asyncio.Queue[None]()
+        self.started = 0
+        self.stopped = 0
+
+    name = "gated"
+    template: FimTemplate = TEMPLATES[0]
+    context_size = 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int:
+        return len(prompt.text.split())
+
+    async def stream(self, prompt: Prompt, params: GenerationParams,
+                     stats: GenerationStats) -> AsyncGenerator[str, None]:
+        self.started += 1
+        stats.prompt_tokens = stats.evaluated_tokens = stats.needed_tokens = 10
+        try:
+            for index, piece in enumerate(self.pieces):
+                await self.release.get()
+                if index == 0:
+                    stats.prompt_ms = 1.0
+                stats.generated_tokens += 1
+                yield piece
+        except (asyncio.CancelledError, GeneratorExit):
+            self.stopped += 1
+            raise
+
+    async def aclose(self) -> None:
+        pass
+
+
+class Quiet:
+    def loading(self, model: str, done: int, total: int, message: str) -> None:
+        pass
+
+    def loaded(self, model: str, template: str) -> None:
+        pass
+
+    def failed(self, model: str, error: str) -> None:
+        pass
+
+
+async def engine_with(backend: GatedBackend, tiny_model: Path, tmp_path: Path) -> Engine:
+    settings, errors = parse_settings({"models": {"autocomplete": str(tiny_model)},
+                                       "completion": {"debounceMs": 0}}, Settings())
+    assert not errors
+
+    def loader(config: BackendConfig) -> GatedBackend:
+        return backend
+
+    engine = Engine(settings, ModelStore(tmp_path), Quiet(), loader)  # type: ignore[arg-type]
+    await engine.start_loading()
+    return engine
+
+
+TEXT = "total = \n"
+AT = len("total = ")
+
+
+async def until(condition: object) -> None:
+    for _ in range(200):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache(
+        tiny_model: Path, tmp_path: Path) -> None:
+    backend = GatedBackend(["price", " * ", "count"])
+    engine = await engine_with(backend, tiny_model, tmp_path)
+    first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
+    backend.release.put_nowait(None)  # the first token: the job is generating
+    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    typed = TEXT[:AT] + "pr" + TEXT[AT:]
+    second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
+    await until(lambda: first.done())
+    assert first.cancelled()  # the request is superseded, its job is not
+    backend.release.put_nowait(None)
+    backend.release.put_nowait(None)
+    completion = await second
+    assert completion.cached and completion.text == "ice * count"
+    assert (backend.started, backend.stopped) == (1, 0)
+    assert engine.counters.joined == 1 and engine.counters.cache_hits == 1
+
+
+async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded(
+        tiny_model: Path, tmp_path: Path) -> None:
+    backend = GatedBackend(["price"])
+    engine = await engine_with(backend, tiny_model, tmp_path)
+    first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
+    await until(lambda: backend.started == 1)
+    typed = TEXT[:AT] + "p" + TEXT[AT:]
+    second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 1)))
+    await until(lambda: backend.started == 2)
+    assert first.cancelled() and backend.stopped == 1
+    backend.release.put_nowait(None)
+    assert (await second).text == "price"
+    assert engine.counters.joined == 0
+
+
+@pytest.mark.parametrize("elsewhere", [
+    ("total = \nx", AT),              # the text after the cursor changed
+    ("total = p\n", AT),              # typed, but the cursor did not move on
+    ("toal = \n", AT - 1),            # deleted a character before the cursor
+])
+async def test_a_generating_job_is_stopped_when_the_user_did_not_type_on(
+        tiny_model: Path, tmp_path: Path, elsewhere: tuple[str, int]) -> None:
+    backend = GatedBackend(["price", "x"])
+    engine = await engine_with(backend, tiny_model, tmp_path)
+    first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
+    backend.release.put_nowait(None)
+    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
+    await until(lambda: backend.stopped == 1)
+    assert first.cancelled() and engine.counters.joined == 0
+    backend.release.put_nowait(None)
+    backend.release.put_nowait(None)
+    await second
+
+
+async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache(
+        tiny_model: Path, tmp_path: Path) -> None:
+    backend = GatedBackend(["price", " * 2"])
+    engine = await engine_with(backend, tiny_model, tmp_path)
+    first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
+    backend.release.put_nowait(None)
+    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    first.cancel()  # $/cancelRequest from the client
+    backend.release.put_nowait(None)
+    await until(lambda: not engine._jobs)
+    assert backend.stopped == 0
+    hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
+    assert hit.cached and hit.text == "ce * 2"

@@ -1,0 +1,68 @@
+"""The incremental tree of a document matches a fresh parse after every edit."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from lspilot.context.languages import parser
+from lspilot.context.trees import DocumentTree
+from lspilot.lsp.documents import Documents
+
+SOURCES = {
+    "python": 'def área(x):\n    """Döc 😀."""\n    return x + 1\n\nclass K:\n    pass\n',
+    "rust": "fn main() {\n    let s = \"héllo 😀\";\n    println!(\"{}\", s);\n}\n",
+    "go": "package main\n\nfunc f(a int) int {\n\treturn a * 2 // ü\n}\n",
+}
+
+
+def fresh(language_id: str, text: str) -> str:
+    ts = parser(language_id)
+    assert ts is not None
+    return str(ts.parse(text.encode("utf-8")).root_node)
+
+
+@pytest.mark.parametrize("language_id", sorted(SOURCES))
+def test_random_edits_match_a_fresh_parse(language_id: str) -> None:
+    rng = random.Random(7)
+    text = SOURCES[language_id]
+    doc = DocumentTree(language_id, text)
+    pieces = ["", "x", "(", ")", "\n    ", "é", "😀", "def g():\n    return 2\n", '"', "{"]
+    for _ in range(200):
+        a = rng.randrange(len(text) + 1)
+        b = min(len(text), a + rng.randrange(4))
+        new = rng.choice(pieces)
+        text = text[:a] + new + text[b:]
+        doc.replace(a, b, new)
+        assert doc.text == text
+        assert doc.tree is not None
+        assert str(doc.tree.root_node) == fresh(language_id, text)
+
+
+def test_a_keystroke_reparses_only_around_the_edit() -> None:
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(2000))
+    doc = DocumentTree("python", body)
+    at = body.index("def f1000")
+    doc.replace(at, at, "y = 1\n")
+    assert doc.tree is not None and not doc.tree.root_node.has_error
+    assert 0 < doc.reparsed_bytes < 200, doc.reparsed_bytes
+
+
+def test_unknown_language_keeps_text_without_a_tree() -> None:
+    doc = DocumentTree("cobol", "IDENTIFICATION DIVISION.")
+    doc.replace(0, 0, "  ")
+    assert doc.tree is None and doc.text == "  IDENTIFICATION DIVISION."
+
+
+def test_documents_report_edits_in_code_points_and_keep_the_tree() -> None:
+    docs = Documents()
+    docs.open("file:///a.py", "python", 1, "x = 1\ny = '😀'\n")
+    # utf-16: the emoji is two units; insert after it on line 1.
+    edits = docs.change("file:///a.py", 2, [(((1, 7), (1, 7)), "!")], "utf-16")
+    doc = docs.get("file:///a.py")
+    assert doc is not None
+    assert doc.text == "x = 1\ny = '😀!'\n"
+    assert [(e.start, e.end, e.text, e.start_line, e.end_line) for e in edits] == [
+        (12, 12, "!", 1, 1)]
+    assert str(doc.tree.tree.root_node) == fresh("python", doc.text)  # type: ignore[union-attr]
