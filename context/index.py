@@ -41,6 +41,7 @@ from lspilot.context.ignore import GIT_EXCLUDE, IGNORE_FILES, MAX_BYTES, Exclusi
 from lspilot.context.ignore import walk as walk_included
 from lspilot.context.languages import language_id_for
 from lspilot.context.symbols import Call, Definition, FileSymbols
+from lspilot.context.symbols import analyze as analyze_symbols
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,8 @@ class _Entry:
 class WorkspaceIndex:
     """Source files of one workspace folder, with their symbols, updated in the background."""
 
-    def __init__(self, root: Path, analyze: Analyze, *, exclusions: Exclusions | None = None,
-                 max_bytes: int = MAX_BYTES,
+    def __init__(self, root: Path, analyze: Analyze = analyze_symbols, *,
+                 exclusions: Exclusions | None = None, max_bytes: int = MAX_BYTES,
                  language_for: Callable[[str], str] = language_id_for, watch: bool = True,
                  pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2
                  ) -> None:

@@ -333,3 +333,17 @@ def test_a_dead_watch_is_restarted(start: Callable[..., WorkspaceIndex],
     assert index._observer is not observer
     write("c.py", "def c():\n    pass\n")(index.root)
     assert wait_until(index, lambda: index.files() == {"a.py", "b.py", "c.py"})
+
+
+def test_the_real_analyzer_by_default(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"shapes.py": "class Circle:\n    def area(self):\n        return 3\n",
+                         "draw.py": "from shapes import Circle\n\nprint(Circle().area())\n"})
+    index = WorkspaceIndex(tmp_path, watch=False)
+    index.start()
+    try:
+        assert index.wait_ready(TIMEOUT)
+        assert [(path, d.kind) for path, d in index.definitions("Circle")] == [
+            ("shapes.py", "class")]
+        assert [(path, c.line) for path, c in index.callers("area")] == [("draw.py", 2)]
+    finally:
+        index.stop()
