@@ -4,7 +4,7 @@ The workspace is `bench/workspace.py`'s (Python's standard library and installed
 plus ignored, secret, binary, huge and generated files). Reported:
 
 - full build (`start()` to `wait_ready()`), with the test analyzer (`tests/regex_symbols.py`)
-  and with `context/symbols.py: analyze` when this branch has it; the walk alone, and a build
+  and with the real one (`context/symbols.py: analyze`); the walk alone, and a build
   with an analyzer that finds nothing (the index's own cost);
 - memory the index keeps (tracemalloc), and how much of it is file text;
 - one changed file end to end: write the file, then poll until its new definition is in the
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import json
 import random
 import sys
@@ -33,7 +32,7 @@ from bench.stats import percentile
 from bench.workspace import make_workspace
 from lspilot.context.ignore import Exclusions, read_source, walk
 from lspilot.context.index import Analyze, WorkspaceIndex
-from lspilot.context.symbols import FileSymbols
+from lspilot.context.symbols import FileSymbols, analyze
 from tests.regex_symbols import regex_analyze
 
 
@@ -85,12 +84,15 @@ def wait_for(index: WorkspaceIndex, done: Callable[[], bool], timeout: float = 1
     raise TimeoutError("the index did not see the change")
 
 
-def edit_latencies(index: WorkspaceIndex, edits: int) -> list[float]:
-    """Milliseconds from writing a changed file until the index has its new definition."""
+def edit_latencies(index: WorkspaceIndex, edits: int, tag: str) -> list[float]:
+    """Milliseconds from writing a changed file until the index has its new definition.
+
+    `tag` makes the new names differ from those of an earlier run on the same workspace.
+    """
     chosen = random.Random(0).sample(sorted(index.files()), edits)
     latencies = []
     for number, rel in enumerate(chosen):
-        name = f"bench_edit_{number}"
+        name = f"bench_edit_{tag}_{number}"
         text = (index.text(rel) or "") + f"\n\ndef {name}():\n    pass\n"
         started = time.perf_counter()
         (index.root / rel).write_text(text)
@@ -146,7 +148,7 @@ def measure(root: Path, name: str, analyze: Analyze, edits: int) -> dict[str, ob
                                           "p95": percentile(probes, 95), "max": max(probes)}
     figures["per_file_ms"] = seconds * 1000 / max(1, len(index.files()))
     figures["lookups"] = lookups(index)
-    latencies = edit_latencies(index, edits)
+    latencies = edit_latencies(index, edits, tag=name.rpartition(".")[2])
     figures["update_ms"] = {"n": len(latencies), "p50": percentile(latencies, 50),
                             "p95": percentile(latencies, 95), "max": max(latencies)}
     index.stop()
@@ -167,14 +169,9 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    analyzers: list[tuple[str, Analyze]] = [("tests/regex_symbols.regex_analyze",
-                                             regex_analyze)]
-    real = getattr(importlib.import_module("lspilot.context.symbols"), "analyze", None)
-    if real is not None:
-        analyzers.append(("context/symbols.analyze", real))
-    else:
-        print("context/symbols.analyze is not on this branch: test analyzer only",
-              file=sys.stderr)
+    analyzers: list[tuple[str, Analyze]] = [
+        ("tests/regex_symbols.regex_analyze", regex_analyze),
+        ("context/symbols.analyze", analyze)]
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as folder:
         root = make_workspace(Path(folder) / "ws", args.files)

@@ -41,6 +41,7 @@ from lspilot.context.ignore import GIT_EXCLUDE, IGNORE_FILES, MAX_BYTES, Exclusi
 from lspilot.context.ignore import walk as walk_included
 from lspilot.context.languages import language_id_for
 from lspilot.context.symbols import Call, Definition, FileSymbols
+from lspilot.context.symbols import analyze as analyze_symbols
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +58,28 @@ _STOP = "\0stop"
 
 T = TypeVar("T")
 
+WATCH_CHECK_S = 5.0
+"""How often, when no change came, the index checks that its observer's threads are alive."""
+
+RACY_NS = 100_000_000
+"""A file modified less than this before it was read may change again with the same mtime
+(coarse file-system clocks) and size: its stamp is not trusted (git's "racy git" rule)."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     text: str
     symbols: FileSymbols
-    stamp: tuple[int, int]
-    """(mtime_ns, size) when read: an event on a file with the same stamp changes nothing."""
+    stamp: tuple[int, int] | None
+    """(mtime_ns, size) when read: a rescan skips a file whose stamp is the same. None when
+    the file was read too soon after it was written for the stamp to tell (see `RACY_NS`)."""
 
 
 class WorkspaceIndex:
     """Source files of one workspace folder, with their symbols, updated in the background."""
 
-    def __init__(self, root: Path, analyze: Analyze, *, exclusions: Exclusions | None = None,
-                 max_bytes: int = MAX_BYTES,
+    def __init__(self, root: Path, analyze: Analyze = analyze_symbols, *,
+                 exclusions: Exclusions | None = None, max_bytes: int = MAX_BYTES,
                  language_for: Callable[[str], str] = language_id_for, watch: bool = True,
                  pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2
                  ) -> None:
@@ -106,6 +115,7 @@ class WorkspaceIndex:
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._observer: BaseObserver | None = None
 
     # --- life cycle
 
@@ -182,7 +192,7 @@ class WorkspaceIndex:
     # --- the background thread
 
     def _run(self) -> None:
-        observer = self._watch() if self._watching else None
+        self._observer = self._watch() if self._watching else None
         try:
             if self._pause_gc:
                 with _collector_paused():
@@ -195,15 +205,26 @@ class WorkspaceIndex:
             log.info("indexed %d files under %s", len(self._entries), self.root)
             while not self._stopping.is_set():
                 batch = self._next_batch()
-                if batch:
+                if batch is None:
+                    self._check_watch()
+                elif batch:
                     try:
                         self._apply(batch)
                     except Exception:
                         log.exception("index update failed for %s", sorted(batch))
         finally:
-            if observer is not None:
-                observer.stop()
-                observer.join()
+            _stop(self._observer)
+
+    def _check_watch(self) -> None:
+        """Restart a watch whose threads died (watchdog's errors end them), then catch up."""
+        observer = self._observer
+        if observer is None or (observer.is_alive()
+                                and all(emitter.is_alive() for emitter in observer.emitters)):
+            return
+        log.warning("the file watcher of %s stopped; restarting it", self.root)
+        _stop(observer)
+        self._observer = self._watch()
+        self._rescan("")
 
     def _watch(self) -> BaseObserver | None:
         """An observer queueing changed paths, started before the walk so none is missed."""
@@ -218,9 +239,15 @@ class WorkspaceIndex:
             return None
         return observer
 
-    def _next_batch(self) -> set[str]:
-        """The next burst of changed paths, once quiet for `quiet_s` or `max_delay_s` old."""
-        first = self._queue.get()
+    def _next_batch(self) -> set[str] | None:
+        """The next burst of changed paths, once quiet for `quiet_s` or `max_delay_s` old.
+
+        None when nothing came for `WATCH_CHECK_S`; empty when the index is stopping.
+        """
+        try:
+            first = self._queue.get(timeout=WATCH_CHECK_S)
+        except queue.Empty:
+            return None
         if first == _STOP:
             return set()
         batch = {first}
@@ -270,7 +297,8 @@ class WorkspaceIndex:
         if stat.S_ISDIR(info.st_mode):
             self._rescan(rel)
         elif stat.S_ISREG(info.st_mode) and not self.exclusions.excluded(rel):
-            self._load(rel, info)
+            # An event says the file changed: read it whatever its stamp says.
+            self._load(rel, info, trust_stamp=False)
         else:
             self._remove_under(rel)
 
@@ -287,15 +315,16 @@ class WorkspaceIndex:
         for path in gone:
             self._remove(path)
 
-    def _load(self, rel: str, info: os.stat_result) -> None:
+    def _load(self, rel: str, info: os.stat_result, trust_stamp: bool = True) -> None:
         """Read and analyse one file unless its stamp shows that it has not changed."""
         language_id = self._language_for(rel)
         if not language_id:
             return
-        stamp = (info.st_mtime_ns, info.st_size)
+        racy = time.time_ns() - info.st_mtime_ns < RACY_NS
+        stamp = None if racy else (info.st_mtime_ns, info.st_size)
         with self._lock:
             entry = self._entries.get(rel)
-        if entry is not None and entry.stamp == stamp:
+        if trust_stamp and entry is not None and stamp is not None and entry.stamp == stamp:
             return
         text = read_source(self.root / rel, self._max_bytes)
         if text is None:
@@ -378,6 +407,13 @@ class _Events(FileSystemEventHandler):
             # Git rewrites its own files all the time; only its exclude file matters here.
             if rel != ".git" and (not rel.startswith(".git/") or rel == GIT_EXCLUDE):
                 self._put(rel)
+
+
+def _stop(observer: BaseObserver | None) -> None:
+    if observer is not None:
+        observer.stop()
+        if observer.is_alive():
+            observer.join()
 
 
 class _CollectorPause:

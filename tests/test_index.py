@@ -6,6 +6,7 @@ The analyzer is `tests/regex_symbols.py`, a stand-in for `context/symbols.py: an
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import threading
 import time
@@ -14,10 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.context import index as index_module
 from lspilot.context.index import WorkspaceIndex
 from lspilot.context.symbols import FileSymbols
 from tests.regex_symbols import regex_analyze
 from tests.test_ignore import make_tree
+
+# watchdog warns when a folder and its subfolder appear together (it watches the subfolder
+# twice); the events still come.
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 
 TIMEOUT = 10.0
 FAKE_KEY = "OPENAI_API_KEY=sk-proj-fake0123456789abcdefFAKE"
@@ -301,3 +307,43 @@ def test_the_collector_runs_again_after_concurrent_builds(tmp_path: Path) -> Non
     for index in indexes:
         index.stop()
     assert gc.isenabled()
+
+
+def test_an_edit_that_keeps_size_and_mtime(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start({})
+    path = index.root / "a.py"
+    path.write_text("x = 1\n")
+    os.utime(path, ns=(10**18, 10**18))
+    assert wait_until(index, lambda: index.text("a.py") == "x = 1\n")
+    path.write_text("x = 2\n")
+    os.utime(path, ns=(10**18, 10**18))
+    assert wait_until(index, lambda: index.text("a.py") == "x = 2\n")
+
+
+def test_a_dead_watch_is_restarted(start: Callable[..., WorkspaceIndex],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "WATCH_CHECK_S", 0.05)
+    index = start({"a.py": "def a():\n    pass\n"})
+    observer = index._observer
+    assert observer is not None
+    observer.stop()
+    observer.join()
+    write("b.py", "def b():\n    pass\n")(index.root)
+    assert wait_until(index, lambda: index.files() == {"a.py", "b.py"})
+    assert index._observer is not observer
+    write("c.py", "def c():\n    pass\n")(index.root)
+    assert wait_until(index, lambda: index.files() == {"a.py", "b.py", "c.py"})
+
+
+def test_the_real_analyzer_by_default(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"shapes.py": "class Circle:\n    def area(self):\n        return 3\n",
+                         "draw.py": "from shapes import Circle\n\nprint(Circle().area())\n"})
+    index = WorkspaceIndex(tmp_path, watch=False)
+    index.start()
+    try:
+        assert index.wait_ready(TIMEOUT)
+        assert [(path, d.kind) for path, d in index.definitions("Circle")] == [
+            ("shapes.py", "class")]
+        assert [(path, c.line) for path, c in index.callers("area")] == [("draw.py", 2)]
+    finally:
+        index.stop()
