@@ -38,6 +38,9 @@ class WorkspaceSymbols(Protocol):
     def callers(self, name: str) -> list[tuple[str, Call]]:
         """Call sites of `name` across the workspace."""
 
+    def caller_count(self, name: str) -> int:
+        """How many call sites `name` has, without listing them."""
+
     def definitions(self, name: str) -> list[tuple[str, Definition]]:
         """Every definition of `name` across the workspace."""
 
@@ -152,11 +155,9 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
         if deadline():
             break
-        if not index.definitions(name):
+        if not index.definitions(name) or index.caller_count(name) > GENERIC_CALLERS:
             continue
         callers = index.callers(name)
-        if len(callers) > GENERIC_CALLERS:
-            continue
         sites = [(path, call) for path, call in callers if path != site.path]
         for rank, (path, call) in enumerate(sorted(sites, key=lambda s: (s[0], s[1].line))
                                             [:per_name]):

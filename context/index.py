@@ -183,6 +183,11 @@ class WorkspaceIndex:
             by_path = self._definitions.get(name, {})
             return [(path, d) for path in sorted(by_path) for d in by_path[path]]
 
+    def caller_count(self, name: str) -> int:
+        """How many call sites of `name` the workspace has (cheaper than `callers`)."""
+        with self._lock:
+            return sum(map(len, self._calls.get(name, {}).values()))
+
     def callers(self, name: str) -> list[tuple[str, Call]]:
         """Every call site of `name` in the workspace, by path and line."""
         with self._lock:

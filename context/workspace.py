@@ -40,9 +40,6 @@ SIMILAR_WINDOW_LINES = 20
 OFFERED = 96
 """Snippets, best first, that `fit` considers; a prompt's context holds far fewer."""
 
-COUNT_CACHE = 8192
-"""Token counts remembered per snippet text (snippets come back keystroke after keystroke)."""
-
 
 class OpenDocument(Protocol):
     """An open document as the context engine reads it."""
@@ -78,7 +75,7 @@ class Workspace:
         self.settings = settings
         self._open_documents = open_documents
         self._files: tuple[int, FileIndex] | None = None
-        self._counts: tuple[CountTokens | None, dict[str, int]] = (None, {})
+        self._relative: dict[str, str] = {}
         self.exclusions = Exclusions(self.root) if self.root is not None else None
         self.index: WorkspaceIndex | None = None
         if self.root is not None and settings.index_workspace:
@@ -114,6 +111,14 @@ class Workspace:
 
     def relative(self, uri: str) -> str:
         """A document's workspace-relative `/` path; its file name when outside the root."""
+        path = self._relative.get(uri)
+        if path is None:
+            if len(self._relative) > 4096:
+                self._relative.clear()
+            path = self._relative[uri] = self._relative_path(uri)
+        return path
+
+    def _relative_path(self, uri: str) -> str:
         parsed = urlparse(uri)
         path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(parsed.path)
         if self.root is not None:
@@ -214,27 +219,11 @@ class Workspace:
             source_ms[name] = round((time.perf_counter() - began) * 1000, 3)
         offered.sort(key=lambda s: (-s.score, s.path, s.start_line, s.source, s.text))
         offered = offered[:OFFERED]
-        chosen = fit(offered, budget, self._counter(count_tokens))
+        chosen = fit(offered, budget, count_tokens)
         gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms,
                             tuple(skipped), round((time.perf_counter() - started) * 1000, 3))
         self._last = (key, gathered)
         return gathered
-
-    def _counter(self, count_tokens: CountTokens) -> CountTokens:
-        """`count_tokens`, remembering counts while the tokenizer stays the same."""
-        if self._counts[0] != count_tokens:  # bound methods: equal, not identical
-            self._counts = (count_tokens, {})
-        counts = self._counts[1]
-
-        def count(text: str) -> int:
-            tokens = counts.get(text)
-            if tokens is None:
-                if len(counts) >= COUNT_CACHE:
-                    counts.clear()
-                tokens = counts[text] = count_tokens(text)
-            return tokens
-
-        return count
 
     def _resolver(self) -> Resolve:
         """Import resolution over the indexed files, re-indexed when the files change."""

@@ -42,6 +42,10 @@ _PREFILL_CHUNK = 128
 """Prompt tokens evaluated between two looks at the stop flag (~1 s on a laptop CPU)."""
 
 _SAVED_PLACES = 3
+
+_COUNTED_CHARS, _COUNTS = 4096, 20_000
+"""Token counts of texts up to this size are remembered, this many at most: the window's
+lines and the context's snippets come back keystroke after keystroke."""
 """Cursor places whose prompt state (KV cache) is kept besides the live one."""
 
 _DONE = object()
@@ -77,6 +81,7 @@ class LlamaCppBackend:
         self._llm = llm
         self._template = template
         self._special_ids: dict[str, int] = {}
+        self._counts: dict[str, int] = {}
         self._stop_ids = {i for t in template.stop if (i := self.special_id(t)) is not None}
         vocab = llm._model.vocab
         # A GGUF that asks for BOS (codellama, codestral, codegemma, deepseek-coder) was
@@ -134,8 +139,15 @@ class LlamaCppBackend:
         return self._special_ids[text]
 
     def count_tokens(self, text: str) -> int:
-        """Tokens `text` takes as plain text."""
-        return len(self._tokenize_text(text))
+        """Tokens `text` takes as plain text (remembered for short texts: lines, snippets)."""
+        if len(text) > _COUNTED_CHARS:
+            return len(self._tokenize_text(text))
+        tokens = self._counts.get(text)
+        if tokens is None:
+            if len(self._counts) >= _COUNTS:
+                self._counts.clear()
+            tokens = self._counts[text] = len(self._tokenize_text(text))
+        return tokens
 
     def count_prompt_tokens(self, prompt: Prompt) -> int:
         """Tokens the whole prompt takes, special tokens included."""
