@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tree_sitter import Tree
+
 from lspilot.completion.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.completion.cursor import cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
@@ -31,6 +33,8 @@ class CompletionRequest:
     offset: int
     language_id: str = ""
     trigger: Trigger = "automatic"
+    tree: Tree | None = field(default=None, compare=False)
+    """The syntax tree of `text`, when the caller keeps one (the server does per document)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ async def complete(request: CompletionRequest, backend: Backend,
     """
     started = time.perf_counter()
     cursor = cursor_at(request.text, request.offset)
-    multiline = is_multiline(cursor)
+    multiline = is_multiline(cursor, request.language_id, request.tree)
     template = backend.template
     total = min(settings.prompt_tokens, backend.context_size - settings.max_tokens)
     context_tokens = min(context_tokens, total // 2) if context is not None else 0

@@ -6,8 +6,10 @@ soon as `stop_reached` sees that nothing more can be used.
 
 from __future__ import annotations
 
+from tree_sitter import Tree
+
 from lspilot.completion.cursor import CursorContext
-from lspilot.completion.syntax import keep_valid
+from lspilot.completion.syntax import in_comment_or_string, keep_valid
 
 _CLOSERS = set(")]}>\"'`;:,")
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>")
@@ -19,14 +21,24 @@ def inserts_lines(cursor: CursorContext) -> bool:
     return cursor.mid_line and not cursor.line_prefix.strip()
 
 
-def is_multiline(cursor: CursorContext) -> bool:
-    """Multi-line on a blank line, before a line's text, or after a block opener."""
+def is_multiline(cursor: CursorContext, language_id: str = "", tree: Tree | None = None
+                 ) -> bool:
+    """Multi-line on a blank line, before a line's text, or after a block opener.
+
+    With a grammar, the opener must be code: a `:` or `{` that ends a comment or sits in a
+    string (`# note:`, `"a {`) opens nothing, so the completion is one line.
+    """
     if inserts_lines(cursor):
         return True
     if cursor.mid_line:
         return False
     before = cursor.line_prefix.rstrip()
-    return not before or before.endswith(_BLOCK_OPENERS)
+    if not before:
+        return True
+    if not before.endswith(_BLOCK_OPENERS):
+        return False
+    return not in_comment_or_string(language_id, cursor.prefix + cursor.suffix,
+                                    len(cursor.prefix), tree) if language_id else True
 
 
 def block_indent(cursor: CursorContext) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node, Parser, Tree
 
 from lspilot.context.languages import parser
 
@@ -54,3 +54,28 @@ def keep_valid(language_id: str, prefix: str, completion: str, suffix: str) -> s
                 break
             candidate = candidate[:-1].rstrip()
     return ""
+
+
+def in_comment_or_string(language_id: str, text: str, offset: int,
+                         tree: Tree | None = None) -> bool:
+    """Whether the last character before `offset` on its line is inside a comment or string.
+
+    `tree`, when given, must be the parse of `text` (the server keeps one per document).
+    False for languages without a grammar.
+    """
+    line_start = text.rfind("\n", 0, offset) + 1
+    before = text[line_start:offset].rstrip()
+    if not before:
+        return False
+    if tree is None:
+        ts_parser = parser(language_id)
+        if ts_parser is None:
+            return False
+        tree = ts_parser.parse(text.encode("utf-8"))
+    at = len(text[:line_start + len(before) - 1].encode("utf-8"))
+    node: Node | None = tree.root_node.descendant_for_byte_range(at, at + 1)
+    while node is not None:
+        if "comment" in node.type or "string" in node.type:
+            return True
+        node = node.parent
+    return False

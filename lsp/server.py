@@ -278,7 +278,7 @@ def to_completion_request(ls: LspilotServer, uri: str, position: types.Position,
         return None  # not open, or a file with secrets: they never reach a prompt
     offset = offset_at(doc.text, position.line, position.character, ls.encoding)
     return CompletionRequest(uri=uri, text=doc.text, offset=offset,
-                             language_id=doc.language_id, trigger=trigger)
+                             language_id=doc.language_id, trigger=trigger, tree=doc.syntax)
 
 
 def to_inline_completion_list(completion: Completion, position: types.Position,

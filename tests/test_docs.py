@@ -59,7 +59,8 @@ def flatten(schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def test_the_settings_table_lists_every_setting_with_its_default() -> None:
-    rows = dict(re.findall(r"^\| `([\w.]+)` \| `?([^`|]*?)`? \|", README, re.M))
+    section = README.split("\n## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([\w.]+)` \| `?([^`|]*?)`? \|", section, re.M))
     schema = flatten(json_schema())
     assert set(rows) == set(schema)
     for key, default in schema.items():
@@ -75,3 +76,12 @@ def test_the_template_table_lists_every_family_with_its_tokens() -> None:
                for cells in rows}
     assert spelled == {t.family: [s.replace("|", "\\|") for s in t.signature]
                        for t in TEMPLATES}
+
+
+def test_the_context_section_lists_every_source() -> None:
+    from lspilot.context.snippet import VOLATILITY
+
+    section = README.split("\n## Context from the workspace", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    assert rows == sorted(VOLATILITY, key=lambda name: rows.index(name) if name in rows else -1)
+    assert set(rows) == set(VOLATILITY)

@@ -30,6 +30,24 @@ def test_multiline_only_on_blank_lines_and_after_openers(fixture: str, multiline
     assert is_multiline(cursor_at(*at_cursor(fixture))) is multiline
 
 
+@pytest.mark.parametrize(("language", "fixture", "multiline"), [
+    ("python", "def f(x):█", True),
+    ("python", "x = 1  # note:█", False),          # a colon that ends a comment
+    ("python", 'doc = """Args:█\n"""', False),     # ... inside a docstring
+    ("python", "items = [█", True),
+    ("javascript", "function f() {█", True),
+    ("javascript", "// see {█", False),
+    ("javascript", "const s = `a ${x} (█\n`;", False),
+    ("go", "func f() {█", True),
+    ("go", "/* open (█ */", False),
+    ("rust", "let s = \"{█\n\";", False),
+    ("", "x = 1  # note:█", True),                  # no grammar: the text rule
+])
+def test_an_opener_in_a_comment_or_string_opens_nothing(language: str, fixture: str,
+                                                        multiline: bool) -> None:
+    assert is_multiline(cursor_at(*at_cursor(fixture)), language) is multiline
+
+
 @pytest.mark.parametrize(("fixture", "middle", "expected"), [
     # mid-line: stop at the end of the line
     ("print(█)", "a, b)\nprint(c)", "a, b"),
