@@ -61,11 +61,18 @@ class Site:
 
 
 def near_names(site: Site) -> dict[str, int]:
-    """Names written near the cursor, with their distance in lines (0: the cursor's line)."""
+    """Names used near the cursor, with their distance in lines (0: the cursor's line).
+
+    Import lines do not count: an import near the top of a short file says nothing about
+    what the code at the cursor uses.
+    """
     lines = site.text.split("\n")
+    imports = {imp.line for imp in site.own.imports}
     found: dict[str, int] = {}
     for number in range(max(0, site.line - NEAR_BEFORE),
                         min(len(lines), site.line + NEAR_AFTER + 1)):
+        if number in imports:
+            continue
         distance = abs(number - site.line)
         for name in _WORD.findall(lines[number]):
             if distance < found.get(name, 1 << 30):
@@ -134,7 +141,7 @@ GENERIC_CALLERS = 200
 
 
 def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
-                   *, per_name: int = 3, context: int = 2) -> list[Snippet]:
+                   *, per_name: int = 2, context: int = 2) -> list[Snippet]:
     """Other call sites of the functions and classes the cursor is in or calls nearby.
 
     How a function is really called tells a small model more than its signature. Only
@@ -148,9 +155,10 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     for call in site.own.calls:
         if abs(call.line - site.line) <= 5 and call.name not in names:
             names[call.name] = 0.5 - 0.02 * abs(call.line - site.line)
-    imported = {name for imp in site.own.imports for name in imp.names}
-    for name in imported & set(near):
-        names.setdefault(name, _score(near[name]) * 0.6)
+    # Imported names: how the callee is really called is what a model copies best, so a
+    # usage ranks next to the callee's signature.
+    for name in sorted({name for imp in site.own.imports for name in imp.names}):
+        names.setdefault(name, _score(near.get(name)) - 0.05)
     snippets: list[Snippet] = []
     for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
         if deadline():
@@ -167,7 +175,7 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
             lines = text.split("\n")
             start = max(0, call.line - context)
             piece = "\n".join(lines[start:call.line + context + 1])
-            snippets.append(Snippet("usage", path, piece, round(score - 0.05 * rank, 4), start,
+            snippets.append(Snippet("usage", path, piece, round(score - 0.1 * rank, 4), start,
                                     f"calls {name}() (line {call.line + 1})"))
     return snippets
 
@@ -190,9 +198,30 @@ def _score(distance: int | None) -> float:
 
 
 def _pair(path: str, definition: Definition, score: float, reason: str) -> Iterable[Snippet]:
-    header = Snippet("definition", path, definition.header, score, definition.start_line,
-                     reason)
-    if definition.text.strip() == definition.header.strip():
+    """The definition's short header and, lower, its whole text (which `fit` swaps in)."""
+    short = short_header(definition.header)
+    header = Snippet("definition", path, short, score, definition.start_line, reason)
+    if definition.text.strip() == short.strip():
         return [header]
-    return [header, Snippet("definition", path, definition.text, round(score - 0.3, 4),
+    return [header, Snippet("definition", path, definition.text, round(score - 0.35, 4),
                             definition.start_line, reason + " (whole definition)")]
+
+
+HEADER_LINES = 8
+"""Lines of a header kept before its docstring is cut: a signature and a doc's first lines
+tell a model how to call a function; a long docstring's rest costs tokens other code needs."""
+
+
+def short_header(header: str) -> str:
+    """A header cut to its first `HEADER_LINES` lines, closing a docstring it cut open."""
+    lines = header.split("\n")
+    if len(lines) <= HEADER_LINES:
+        return header
+    kept = lines[:HEADER_LINES]
+    quotes = sum(line.count('"""') + line.count("\'\'\'") for line in kept)
+    if quotes % 2:
+        indent = kept[-1][: len(kept[-1]) - len(kept[-1].lstrip())]
+        kept.append(f'{indent}..."""' if '"""' in "\n".join(kept) else f"{indent}...\'\'\'")
+    else:
+        kept.append(lines[-1][: len(lines[-1]) - len(lines[-1].lstrip())] + "...")
+    return "\n".join(kept)
