@@ -38,6 +38,7 @@ bench: install
 	$(VENV)/bin/python -m bench.latency
 	$(VENV)/bin/python -m bench.backends
 	$(VENV)/bin/python -m bench.context_sources
+	$(VENV)/bin/python -m bench.context
 
 clean:
 	rm -rf $(VENV)

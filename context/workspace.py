@@ -55,22 +55,33 @@ class OpenDocument(Protocol):
 
 @dataclass(frozen=True)
 class _Key:
-    """What a gathered context depends on; typing within one line keeps it."""
+    """What a gathered context depends on, besides where in the file the cursor is."""
 
     uri: str
-    line: int
-    window: tuple[int, int]
+    window_start: int
     budget: int
     index: int
     diff: int
     others: int
 
 
+@dataclass
+class _Last:
+    """The last gathered context, and the line and scope it was gathered for."""
+
+    key: _Key
+    line: int
+    scope: tuple[int, str] | None
+    gathered: Gathered
+
+
 class Workspace:
     """Context sources for one workspace folder (or none: only open files then)."""
 
     def __init__(self, root: Path | None, settings: ContextSettings,
-                 open_documents: Callable[[], Iterable[OpenDocument]]) -> None:
+                 open_documents: Callable[[], Iterable[OpenDocument]], *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
         self.root = root.resolve() if root is not None else None
         self.settings = settings
         self._open_documents = open_documents
@@ -83,7 +94,7 @@ class Workspace:
         self.git = GitDiff(self.root, self.excluded) if self.root is not None else None
         self.recent = RecentEdits(self.excluded)
         self._windows = WindowCache()
-        self._last: tuple[_Key, Gathered] | None = None
+        self._last: _Last | None = None
 
     # --- life cycle
 
@@ -161,29 +172,35 @@ class Workspace:
         """Snippets for the cursor, fitted into `budget` tokens, stable context first.
 
         Sources run one after another while the deadline (`context.deadlineMs`) allows;
-        each also checks it inside its loops. Typing on one line reuses the last result, so
-        consecutive prompts share their context (and the KV cache its tokens).
+        each also checks it inside its loops. Typing on one line, or anywhere inside the
+        same function or class, reuses the last result (while the workspace, the git diff
+        and the other open files stay the same), so consecutive prompts share their context
+        and the KV cache its tokens: new context costs a re-read of everything after it.
         """
-        started = time.perf_counter()
+        started = self._clock()
         repo, path = self.location(uri)
         line = text.count("\n", 0, offset)
         first = line - window.prefix.count("\n")
         last = line + window.suffix.count("\n")
         others = [d for d in self._open_documents() if d.uri != uri]
-        key = _Key(uri, line, (first, last), budget,
-                   self.index.generation if self.index is not None else 0,
+        key = _Key(uri, first, budget, self.index.generation if self.index is not None else 0,
                    id(self.git.hunks) if self.git is not None else 0,
                    hash(tuple((d.uri, len(d.text)) for d in others)))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        last_time = self._last if self._last is not None and self._last.key == key else None
+        if last_time is not None and last_time.line == line:
+            return last_time.gathered
         deadline_at = started + self.settings.deadline_ms / 1000
 
         def late() -> bool:
-            return time.perf_counter() > deadline_at
+            return self._clock() > deadline_at
 
         own_doc = next((d for d in self._open_documents() if d.uri == uri), None)
         tree = own_doc.syntax if own_doc is not None and own_doc.text == text else None
         own = analyze(language_id, text, tree) if language_id else FileSymbols(language_id)
+        scope = _scope(own, line)
+        if last_time is not None and scope is not None and last_time.scope == scope:
+            last_time.line = line
+            return last_time.gathered
         site = Site(path, language_id, text, line, own, range(first, last + 1))
         lines = text.split("\n")
         near = "\n".join(lines[max(0, line - SIMILAR_WINDOW_LINES):line + 1])
@@ -211,18 +228,18 @@ class Workspace:
             if late():
                 skipped.append(name)
                 continue
-            began = time.perf_counter()
+            began = self._clock()
             try:
                 offered += source()
             except Exception:  # one broken source must not cost the completion
                 log.exception("context source %s failed", name)
-            source_ms[name] = round((time.perf_counter() - began) * 1000, 3)
+            source_ms[name] = round((self._clock() - began) * 1000, 3)
         offered.sort(key=lambda s: (-s.score, s.path, s.start_line, s.source, s.text))
         offered = offered[:OFFERED]
         chosen = fit(offered, budget, count_tokens)
         gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms,
-                            tuple(skipped), round((time.perf_counter() - started) * 1000, 3))
-        self._last = (key, gathered)
+                            tuple(skipped), round((self._clock() - started) * 1000, 3))
+        self._last = _Last(key, line, scope, gathered)
         return gathered
 
     def _resolver(self) -> Resolve:
@@ -254,3 +271,12 @@ class Workspace:
             if self.relative(doc.uri) == path:
                 return doc.text
         return self.index.text(path) if self.index is not None else None
+
+
+def _scope(symbols: FileSymbols, line: int) -> tuple[int, str] | None:
+    """The innermost definition around `line` (its start and name), if any."""
+    around = [d for d in symbols.definitions if d.start_line <= line <= d.end_line]
+    if not around:
+        return None
+    inner = max(around, key=lambda d: d.start_line)
+    return inner.start_line, inner.name
