@@ -90,13 +90,18 @@ async def wait_for_index(client: LanguageClient, timeout: float = 30) -> dict[st
         await asyncio.sleep(0.05)
 
 
-async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
-        client: LanguageClient) -> None:
+async def open_app(client: LanguageClient) -> tuple[str, dict[str, Any]]:
+    """Open shop/app.py once the model and the index are ready; its URI and the index state."""
     root: Path = client.workspace_root  # type: ignore[attr-defined]
     uri = (root / "shop" / "app.py").as_uri()
     open_doc(client, uri, APP)
     await wait_for_state(client, "ready")
-    context = await wait_for_index(client)
+    return uri, await wait_for_index(client)
+
+
+async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
+        client: LanguageClient) -> None:
+    uri, context = await open_app(client)
     assert context["indexedFiles"] == 4  # the 4 .py files; not build/, not .env
     result = await inline(client, uri, 5, 11, invoked=True)
     assert result is not None
@@ -118,11 +123,7 @@ async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
 
 async def test_uncommitted_work_reaches_the_prompt_without_diff_markers(
         client: LanguageClient) -> None:
-    root: Path = client.workspace_root  # type: ignore[attr-defined]
-    uri = (root / "shop" / "app.py").as_uri()
-    open_doc(client, uri, APP)
-    await wait_for_state(client, "ready")
-    await wait_for_index(client)
+    uri, _ = await open_app(client)
     deadline = asyncio.get_running_loop().time() + 20
     while True:  # git runs in the background; the first request may come before it
         await inline(client, uri, 5, 11, invoked=True)
