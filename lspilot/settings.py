@@ -58,7 +58,8 @@ class CompletionSettings:
         50, "Pause after a keystroke before an automatic completion calls the model.",
         minimum=0, maximum=2000)
     suffix_share: float = _setting(
-        0.25, "Share of the prompt budget kept for text after the cursor.",
+        0.06, "Share of the prompt budget kept for text after the cursor; small, since a "
+        "keystroke makes the model re-read all of it.",
         minimum=0.0, maximum=0.9)
 
 
