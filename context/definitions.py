@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from lspilot.context.similar import identifiers, jaccard
 from lspilot.context.snippet import Snippet
 from lspilot.context.symbols import Call, Definition, FileSymbols, Import
 
@@ -159,24 +160,37 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     # usage ranks next to the callee's signature.
     for name in sorted({name for imp in site.own.imports for name in imp.names}):
         names.setdefault(name, _score(near.get(name)) - 0.05)
+    lines_here = site.text.split("\n")
+    here = identifiers("\n".join(lines_here[max(0, site.line - 10):site.line + 3]))
     snippets: list[Snippet] = []
     for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
         if deadline():
             break
         if not index.definitions(name) or index.caller_count(name) > GENERIC_CALLERS:
             continue
-        callers = index.callers(name)
-        sites = [(path, call) for path, call in callers if path != site.path]
-        for rank, (path, call) in enumerate(sorted(sites, key=lambda s: (s[0], s[1].line))
-                                            [:per_name]):
-            text = index.text(path)
+        pieces = []
+        for path, call in index.callers(name):
+            text = index.text(path) if path != site.path else None
             if text is None:
                 continue
             lines = text.split("\n")
             start = max(0, call.line - context)
             piece = "\n".join(lines[start:call.line + context + 1])
-            snippets.append(Snippet("usage", path, piece, round(score - 0.1 * rank, 4), start,
-                                    f"calls {name}() (line {call.line + 1})"))
+            pieces.append((jaccard(here, identifiers(piece)), path, start, call.line, piece))
+        # The call sites most like the code at the cursor; windows that overlap one already
+        # taken would repeat its lines.
+        pieces.sort(key=lambda p: (-p[0], p[1], p[2]))
+        taken: list[tuple[str, int]] = []
+        for similarity, path, start, line, piece in pieces:
+            if len(taken) == per_name:
+                break
+            if any(path == p and abs(start - s) <= 2 * context for p, s in taken):
+                continue
+            taken.append((path, start))
+            snippets.append(Snippet("usage", path, piece,
+                                    round(score - 0.1 * (len(taken) - 1), 4), start,
+                                    f"calls {name}() (line {line + 1}, "
+                                    f"similarity {similarity:.2f})"))
     return snippets
 
 

@@ -130,7 +130,23 @@ def test_usages_show_how_an_imported_function_is_called_elsewhere() -> None:
     found = usage_snippets(site(fixture), files, never)
     assert [(s.path, s.start_line) for s in found] == [("shop/report.py", 2)]
     assert "apply_discount(r.amount, r.percent)" in found[0].text
-    assert found[0].reason == "calls apply_discount() (line 5)"
+    assert found[0].reason.startswith("calls apply_discount() (line 5, similarity 0.")
+
+
+def test_the_usages_most_like_the_cursor_go_first_and_do_not_overlap() -> None:
+    calls = "".join(f"    apply_discount(r{i}, {i})\n" for i in range(4))
+    files = Files(FILES | {
+        "shop/a.py": "from shop.pricing import apply_discount\n\n\ndef f(r0, r1, r2, r3):\n"
+                     + calls,
+        "shop/z.py": "from shop.pricing import apply_discount\n\n\n"
+                     "def basket_total(basket, coupon):\n"
+                     "    return apply_discount(basket.total, coupon.percent)\n"})
+    fixture = ("from .pricing import apply_discount\n\n\n"
+               "def checkout(basket, coupon):\n    price = apply_discount(█\n")
+    found = usage_snippets(site(fixture), files, never, per_name=3)
+    # a.py's four calls on four lines are one place: one window from it, not four.
+    assert [s.path for s in found] == ["shop/z.py", "shop/a.py", "shop/report.py"]
+    assert found[0].score > found[1].score > found[2].score
 
 
 def test_usages_skip_names_the_workspace_does_not_define() -> None:
