@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -13,7 +14,7 @@ from tree_sitter import Node, Query, QueryCursor, Tree
 from lspilot.context.languages import language, parser
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Definition:
     """A top-level or class-level definition: function, method, class, type, constant."""
 
@@ -32,7 +33,7 @@ class Definition:
     """Name of the enclosing class/impl/struct for methods; "" at top level."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Import:
     """One imported module and the names the import binds in this file."""
 
@@ -46,7 +47,7 @@ class Import:
     """0-based line of the import."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """A call site: where a function or class is used."""
 
@@ -56,7 +57,7 @@ class Call:
     """0-based line of the call."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileSymbols:
     """Everything the context engine needs from one file, read in one parse."""
 
@@ -404,7 +405,7 @@ def analyze(language_id: str, text: str, tree: Tree | None = None) -> FileSymbol
     return FileSymbols(
         language_id, definitions,
         tuple(sorted(imports, key=lambda i: i.line)),
-        tuple(Call(name, line) for line, name in sorted(calls)))
+        tuple(Call(sys.intern(name), line) for line, name in sorted(calls)))
 
 
 @dataclass(frozen=True)
