@@ -56,6 +56,10 @@ class Run:
     typed_chars: int = 0
     predicted_chars: int = 0
     shown_latencies_ms: list[float] = field(default_factory=list)
+    inside: int = 0
+    """Keystrokes that typed the next character of the suggestion on screen."""
+    inside_from_cache: int = 0
+    """Of those, the ones whose request the typed-ahead cache answered."""
     model_ratios: list[float] = field(default_factory=list)
     """Shown latency over the model's own time (prompt + generation) for the same completion,
     for suggestions the model made (not the cache)."""
@@ -109,6 +113,7 @@ async def replay(model: Path, functions: int, naive: bool) -> Run:
         capabilities=types.ClientCapabilities(), initialization_options=options))
     client.initialized(types.InitializedParams())
     run = Run()
+    hits = 0
     for number, (name, text, offset, body) in enumerate(tasks(functions)):
         uri = f"file:///typing/{number}/{name}"
         client.text_document_did_open(types.DidOpenTextDocumentParams(
@@ -121,8 +126,10 @@ async def replay(model: Path, functions: int, naive: bool) -> Run:
                 client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
             run.keystrokes += 1
             run.typed_chars += 1
-            if shown.startswith(char):
+            inside = shown.startswith(char)
+            if inside:
                 run.predicted_chars += 1
+                run.inside += 1
                 shown = shown[1:]
             else:
                 shown = ""
@@ -153,6 +160,13 @@ async def replay(model: Path, functions: int, naive: bool) -> Run:
             finally:
                 waited = time.perf_counter() - sent
             latency_ms = waited * 1000
+            # Cache answers are instant, so one arrived in time if it happened: the server's
+            # hit counter tells whether this request was one.
+            counters = await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="lspilot.stats"))
+            if counters["cacheHits"] > hits:
+                hits = counters["cacheHits"]
+                run.inside_from_cache += inside
             if result is not None and result.items and result.items[0].insert_text:
                 shown = result.items[0].insert_text
                 run.shown_latencies_ms.append(latency_ms)
@@ -183,11 +197,12 @@ def summary(run: Run) -> dict[str, float]:
         "model_calls_per_100_keystrokes": 100 * stats["modelStarts"] / run.keystrokes,
         "finished_model_calls_per_100_keystrokes": 100 * stats["modelCalls"] / run.keystrokes,
         "cache_answered_share": stats["cacheHits"] / run.keystrokes,
-        "cache_share_inside_suggestions": stats["cacheHits"] / max(1, run.predicted_chars),
+        "cache_share_inside_suggestions": run.inside_from_cache / max(1, run.inside),
         "evaluated_tokens_per_model_call": stats["evaluatedTokens"] / calls,
         "evaluated_tokens_per_keystroke": stats["evaluatedTokens"] / run.keystrokes,
         "needed_tokens_per_model_call": stats["neededTokens"] / calls,
         "requests_that_waited_for_a_finishing_one": stats["joined"],
+        "of_which_stopped_when_it_went_another_way": stats["joinsAbandoned"],
         "shown_over_model_time_p50": percentile(run.model_ratios, 50),
         "predicted_chars_ratio": run.predicted_chars / max(1, run.typed_chars),
         "server_model_latency_p50_ms": stats["latencyMsP50"],
@@ -201,15 +216,24 @@ def main() -> None:
     parser.add_argument("--model", default=Settings().models.autocomplete)
     parser.add_argument("--functions", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--runs", default="lspilot,naive",
+                        help="which replays: lspilot, naive or both (comma-separated)")
     args = parser.parse_args()
     model = ModelStore.from_env().resolve(args.model)
     results = {}
+    wanted = args.runs.split(",")
     for label, naive in (("lspilot", False), ("naive", True)):
+        if label not in wanted:
+            continue
         run = asyncio.run(replay(model, args.functions, naive))
         results[label] = summary(run)
         print(f"\n{label}:")
         for key, value in results[label].items():
             print(f"  {key:34} {value:10.3f}")
+    if set(results) != {"lspilot", "naive"}:
+        if args.json:
+            args.json.write_text(json.dumps({"results": results}, indent=2))
+        return
     ours, naive_figures = results["lspilot"], results["naive"]
     ratio = naive_figures["evaluated_tokens_per_keystroke"] / max(
         1e-9, ours["evaluated_tokens_per_keystroke"])

@@ -61,6 +61,9 @@ class ModelTarget:
                    None if embedded else settings.servers)
 
 
+FOLLOW_POLL_S = 0.02
+"""How often a request waiting for another's generation checks it against the typed text."""
+
 RETRY_SECONDS = 5.0
 """How often a server that could not be reached is tried again, on a completion request."""
 
@@ -91,6 +94,8 @@ class Counters:
     joined: int = 0
     """Requests that waited for a superseded request's generation to finish, typed on from
     it, instead of starting another."""
+    joins_abandoned: int = 0
+    """Of those, the ones that stopped waiting when the model's text contradicted the user's."""
 
 
 @dataclass(eq=False)
@@ -100,11 +105,20 @@ class _Job:
     request: CompletionRequest
     stats: GenerationStats
     task: asyncio.Task[Completion] = field(init=False)
+    raw: str = ""
+    """What the model has written so far."""
 
     @property
     def generating(self) -> bool:
         """The prompt is evaluated and tokens are coming: the rest is cheap."""
         return self.stats.prompt_ms > 0
+
+    def contradicts(self, typed: str) -> bool:
+        """Whether what the model wrote so far already differs from what the user typed."""
+        raw = self.raw.lstrip()
+        typed = typed.lstrip()
+        shared = min(len(raw), len(typed))
+        return raw[:shared] != typed[:shared]
 
 
 def _typed_on(old: CompletionRequest, new: CompletionRequest) -> bool:
@@ -259,7 +273,7 @@ class Engine:
             if hit is None and job is not None and not job.task.done():
                 if job.generating and _typed_on(job.request, request):
                     self.counters.joined += 1
-                    await asyncio.wait({job.task})
+                    await self._follow(job, request.text[job.request.offset:request.offset])
                     hit = self._lookup(request.uri, prefix, suffix)
                 else:
                     job.task.cancel()
@@ -296,6 +310,15 @@ class Engine:
             if self._inflight.get(request.uri) is task:
                 del self._inflight[request.uri]
 
+    async def _follow(self, job: _Job, typed: str) -> None:
+        """Wait for a job the user typed on from; stop it once its text contradicts them."""
+        while not job.task.done():
+            if job.contradicts(typed):
+                self.counters.joins_abandoned += 1
+                job.task.cancel()
+                return
+            await asyncio.wait({job.task}, timeout=FOLLOW_POLL_S)
+
     def _lookup(self, uri: str, prefix: str, suffix: str) -> str | None:
         if not self.settings.completion.typed_ahead_cache:
             return None
@@ -310,7 +333,8 @@ class Engine:
         try:
             context = self.context if self.settings.context.enabled else None
             completion = await complete(request, backend, self.settings.completion, anchor,
-                                        job.stats, context, self.settings.context.tokens)
+                                        job.stats, context, self.settings.context.tokens,
+                                        lambda raw: setattr(job, "raw", raw))
         finally:
             # Stopped jobs did work too: count what the model evaluated.
             self.counters.evaluated_tokens += job.stats.evaluated_tokens

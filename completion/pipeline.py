@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
 from tree_sitter import Tree
@@ -60,13 +61,15 @@ class Completion:
 async def complete(request: CompletionRequest, backend: Backend,
                    settings: CompletionSettings, anchor: int | None = None,
                    stats: GenerationStats | None = None, context: ContextProvider | None = None,
-                   context_tokens: int = 0) -> Completion:
+                   context_tokens: int = 0,
+                   on_text: Callable[[str], None] | None = None) -> Completion:
     """Run the whole pipeline for one cursor; `anchor` is the last window's start line.
 
     With a `context` provider, `context_tokens` of the prompt budget go to code from other
     files, the rest to the cursor's own file; the split does not depend on what was found,
     so that the file's window (and the KV cache) stays put while the context changes.
-    `stats` is filled in as the backend works, also when the request is cancelled.
+    `stats` is filled in as the backend works, also when the request is cancelled;
+    `on_text` sees the raw middle so far after every piece.
     """
     started = time.perf_counter()
     cursor = cursor_at(request.text, request.offset)
@@ -97,6 +100,8 @@ async def complete(request: CompletionRequest, backend: Backend,
     try:
         async for piece in stream:
             raw += piece
+            if on_text is not None:
+                on_text(raw)
             if settings.early_stop and stop_reached(raw, cursor, multiline, settings.max_lines):
                 break
     finally:

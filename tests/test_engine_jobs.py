@@ -163,3 +163,22 @@ async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache(
     assert backend.stopped == 0
     hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
     assert hit.cached and hit.text == "ce * 2"
+
+
+async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_typed(
+        tiny_model: Path, tmp_path: Path) -> None:
+    backend = GatedBackend(["pri", "ce", " * 2"])
+    engine = await engine_with(backend, tiny_model, tmp_path)
+    first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
+    backend.release.put_nowait(None)  # "pri"
+    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    typed = TEXT[:AT] + "prize" + TEXT[AT:]  # agrees with "pri", then not with "ce"
+    second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 5)))
+    await until(lambda: first.done())
+    backend.release.put_nowait(None)  # "ce": the model now says "price"
+    await until(lambda: backend.stopped == 1)
+    assert engine.counters.joined == 1 and engine.counters.joins_abandoned == 1
+    for _ in range(3):
+        backend.release.put_nowait(None)
+    await second  # answered by a new job of its own
+    assert backend.started == 2
