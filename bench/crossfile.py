@@ -347,10 +347,18 @@ def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+EXTRA_SETTINGS: dict[str, dict[str, Any]] = {}
+"""Further settings for every configuration (`--settings`), by section."""
+
+
 def _options(model: Path, enabled: bool, prompt_tokens: int) -> dict[str, Any]:
-    return {"models": {"autocomplete": str(model)},
-            "completion": {"promptTokens": prompt_tokens, "maxLines": 1},
-            "context": {"enabled": enabled}}
+    options: dict[str, dict[str, Any]] = {
+        "models": {"autocomplete": str(model)},
+        "completion": {"promptTokens": prompt_tokens, "maxLines": 1},
+        "context": {"enabled": enabled}}
+    for section, values in EXTRA_SETTINGS.items():
+        options.setdefault(section, {}).update(values)
+    return options
 
 
 async def _inline(client: LanguageClient, uri: str, line: int, character: int) -> str:
@@ -566,10 +574,14 @@ def main() -> None:
                         default=Settings().completion.prompt_tokens,
                         help="completion.promptTokens for every configuration")
     parser.add_argument("--prompts", action="store_true", help="keep each prompt in --json")
+    parser.add_argument("--settings", type=json.loads, default={},
+                        help='more settings for every configuration, as JSON '
+                        '(e.g. \'{"completion": {"suffixShare": 0.25}}\')')
     parser.add_argument("--run-rejected", action="store_true",
                         help="run `on` even when the server rejects the `context` setting")
     parser.add_argument("--cache", type=Path, default=default_home() / "bench")
     args = parser.parse_args()
+    EXTRA_SETTINGS.update(args.settings)
     wheel = fetch(PACKAGE, args.cache)
     model = ModelStore.from_env().resolve(args.model)
     with tempfile.TemporaryDirectory(prefix="lspilot-crossfile-") as scratch:

@@ -44,7 +44,7 @@ SOURCES = [("json/decoder.py", "py_scanstring"), ("textwrap.py", "_fix_sentence_
            ("shlex.py", "quote"), ("csv.py", "_guess_delimiter")]
 CHAR_GAP, WORD_PAUSE, LINE_PAUSE = 0.12, 0.35, 2.0
 NAIVE = {"completion": {"typedAheadCache": False, "reuseWindow": False, "earlyStop": False,
-                        "debounceMs": 0},
+                        "debounceMs": 0, "typingSuffixTokens": 32768},
          "llamaCpp": {"reuseKvCache": False}}
 
 

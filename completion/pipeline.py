@@ -84,8 +84,9 @@ async def complete(request: CompletionRequest, backend: Backend,
         empty = render(template, "", "")
     fim_tokens = backend.count_prompt_tokens(empty)
     budget = total - context_tokens - fim_tokens
-    window = fit_window(cursor.prefix, cursor.suffix, budget, settings.suffix_share,
-                        backend.count_tokens, anchor)
+    window = fit_window(cursor.prefix, cursor.suffix, budget,
+                        suffix_share(settings, request.trigger, budget), backend.count_tokens,
+                        anchor)
     gathered = None
     if context is not None and context_tokens > 0:
         gathered = context.gather(request.uri, request.language_id, request.text,
@@ -115,6 +116,19 @@ async def complete(request: CompletionRequest, backend: Backend,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
                       window_start=window.start_line, context=gathered)
+
+
+def suffix_share(settings: CompletionSettings, trigger: Trigger, budget: int) -> float:
+    """The window's share for text after the cursor.
+
+    With PSM prompts every keystroke changes the end of the prefix, so the model re-reads
+    the whole suffix: while typing it is kept short (`typingSuffixTokens`); a request the
+    user invoked, and waits for, gets the full `suffixShare`, which completes better
+    (bench/crossfile: edit similarity 0.506 at 0.25 against 0.425 at 0.06).
+    """
+    if trigger == "invoked" or budget <= 0:
+        return settings.suffix_share
+    return min(settings.suffix_share, settings.typing_suffix_tokens / budget)
 
 
 def context_files(snippets: tuple[Snippet, ...]) -> list[ContextFile]:

@@ -58,9 +58,12 @@ class CompletionSettings:
         50, "Pause after a keystroke before an automatic completion calls the model.",
         minimum=0, maximum=2000)
     suffix_share: float = _setting(
-        0.06, "Share of the prompt budget kept for text after the cursor; small, since a "
-        "keystroke makes the model re-read all of it.",
+        0.25, "Share of the prompt budget kept for text after the cursor.",
         minimum=0.0, maximum=0.9)
+    typing_suffix_tokens: int = _setting(
+        64, "Most tokens of text after the cursor for automatic (while typing) requests: each "
+        "keystroke makes the model re-read all of them; invoked requests get suffixShare.",
+        minimum=0, maximum=32768)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lspilot.completion.pipeline import suffix_share
 from lspilot.context.window import fit_window
+from lspilot.settings import CompletionSettings
 
 
 def words(text: str) -> int:
@@ -71,3 +73,14 @@ def test_a_new_start_leaves_room_to_type() -> None:
 def test_a_stale_anchor_is_replaced() -> None:
     window = fit_window(LONG, SUFFIX, 60, 0.25, words, anchor=0)  # far too much text now
     assert window.start_line > 0 and words(window.prefix) + words(window.suffix) <= 60
+
+
+@pytest.mark.parametrize(("trigger", "budget", "expected"), [
+    ("invoked", 1000, 0.25),      # the user waits: the full share
+    ("automatic", 1000, 0.064),   # while typing: at most 64 tokens
+    ("automatic", 100, 0.25),     # a small budget: the share is already under 64 tokens
+    ("automatic", 0, 0.25),
+])
+def test_typing_keeps_the_suffix_short(trigger: str, budget: int, expected: float) -> None:
+    settings = CompletionSettings(suffix_share=0.25, typing_suffix_tokens=64)
+    assert suffix_share(settings, trigger, budget) == pytest.approx(expected)  # type: ignore[arg-type]
