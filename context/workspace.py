@@ -162,9 +162,6 @@ class Workspace:
             if path in self.index.files() or language_id_for(path):
                 self.index.update(path)
 
-    def closed(self, uri: str) -> None:
-        """A document was closed."""
-
     # --- the one call per completion
 
     def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
