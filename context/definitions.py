@@ -140,6 +140,9 @@ def definition_snippets(site: Site, index: WorkspaceSymbols, resolve: Resolve,
 GENERIC_CALLERS = 200
 """A name called in more places than this says little about any one of them (`get`)."""
 
+SITES_PER_NAME = 64
+"""Call sites of one name compared with the cursor's code (the first, by path and line)."""
+
 
 def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
                    *, per_name: int = 2, context: int = 2) -> list[Snippet]:
@@ -163,17 +166,22 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     lines_here = site.text.split("\n")
     here = identifiers("\n".join(lines_here[max(0, site.line - 10):site.line + 3]))
     snippets: list[Snippet] = []
+    split: dict[str, list[str]] = {}
     for name, score in sorted(names.items(), key=lambda item: (-item[1], item[0])):
         if deadline():
             break
         if not index.definitions(name) or index.caller_count(name) > GENERIC_CALLERS:
             continue
         pieces = []
-        for path, call in index.callers(name):
-            text = index.text(path) if path != site.path else None
-            if text is None:
+        for path, call in index.callers(name)[:SITES_PER_NAME]:
+            if path == site.path:
                 continue
-            lines = text.split("\n")
+            lines = split.get(path)
+            if lines is None:
+                text = index.text(path)
+                if text is None:
+                    continue
+                lines = split[path] = text.split("\n")
             start = max(0, call.line - context)
             piece = "\n".join(lines[start:call.line + context + 1])
             pieces.append((jaccard(here, identifiers(piece)), path, start, call.line, piece))
