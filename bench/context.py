@@ -80,6 +80,7 @@ def run(files: int, cursors: int, model: str) -> dict[str, Any]:
         workspace.git.refresh_blocking() if workspace.git is not None else None
         budget = settings.completion.prompt_tokens - settings.context.tokens - 10
         samples: list[float] = []
+        gathers: list[float] = []
         repeats: list[float] = []
         per_source: dict[str, list[float]] = {}
         found: list[int] = []
@@ -95,6 +96,7 @@ def run(files: int, cursors: int, model: str) -> dict[str, Any]:
             gathered = workspace.gather(doc.uri, doc.language_id, doc.text, offset, window,
                                         settings.context.tokens, backend.count_tokens)
             samples.append((time.perf_counter() - started) * 1000)
+            gathers.append(gathered.total_ms)
             started = time.perf_counter()
             workspace.gather(doc.uri, doc.language_id, doc.text, offset, window,
                              settings.context.tokens, backend.count_tokens)
@@ -106,6 +108,8 @@ def run(files: int, cursors: int, model: str) -> dict[str, Any]:
         report["context assembly ms p50"] = round(percentile(samples, 50), 2)
         report["context assembly ms p95"] = round(percentile(samples, 95), 2)
         report["context assembly ms max"] = round(max(samples), 2)
+        report["of which gather (sources and packing) ms p50"] = round(percentile(gathers, 50), 2)
+        report["of which gather (sources and packing) ms p95"] = round(percentile(gathers, 95), 2)
         report["same line again ms p50"] = round(percentile(repeats, 50), 3)
         report["snippets in the prompt (mean)"] = round(sum(found) / len(found), 1)
         report["per source ms p50/p95"] = {
