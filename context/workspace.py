@@ -28,7 +28,14 @@ from lspilot.context.index import WorkspaceIndex
 from lspilot.context.languages import language_id_for
 from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
 from lspilot.context.snippet import Snippet
-from lspilot.context.symbols import FileIndex, FileSymbols, analyze, index_files, resolve_import
+from lspilot.context.symbols import (
+    FileIndex,
+    FileSymbols,
+    Import,
+    analyze,
+    index_files,
+    resolve_import,
+)
 from lspilot.context.window import Window
 from lspilot.settings import ContextSettings
 
@@ -179,7 +186,8 @@ class Workspace:
         line = text.count("\n", 0, offset)
         first = line - window.prefix.count("\n")
         last = line + window.suffix.count("\n")
-        others = [d for d in self._open_documents() if d.uri != uri]
+        documents = list(self._open_documents())
+        others = [d for d in documents if d.uri != uri]
         key = _Key(uri, first, budget, self.index.generation if self.index is not None else 0,
                    id(self.git.hunks) if self.git is not None else 0,
                    hash(tuple((d.uri, len(d.text)) for d in others)))
@@ -191,7 +199,7 @@ class Workspace:
         def late() -> bool:
             return self._clock() > deadline_at
 
-        own_doc = next((d for d in self._open_documents() if d.uri == uri), None)
+        own_doc = next((d for d in documents if d.uri == uri), None)
         tree = own_doc.syntax if own_doc is not None and own_doc.text == text else None
         own = analyze(language_id, text, tree) if language_id else FileSymbols(language_id)
         scope = _scope(own, line)
@@ -248,8 +256,16 @@ class Workspace:
         if self._files is None or self._files[0] != generation:
             self._files = (generation, index_files(index.files(), self._read))
         files = self._files[1]
-        return lambda language_id, path, imp: resolve_import(language_id, path, imp, files,
-                                                             self._read)
+        resolved: dict[tuple[str, str, Import], list[str]] = {}
+
+        def resolve(language_id: str, path: str, imp: Import) -> list[str]:
+            # Related files and definitions ask for the same imports within one request.
+            key = (language_id, path, imp)
+            if key not in resolved:
+                resolved[key] = resolve_import(language_id, path, imp, files, self._read)
+            return resolved[key]
+
+        return resolve
 
     def _read(self, path: str) -> str | None:
         """A workspace file's text, for go.mod (never outside the workspace)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Tree
 
 from lspilot.context.trees import DocumentTree
-from lspilot.lsp.text import line_starts, offset_at
+from lspilot.lsp.text import line_starts, span_offsets
 
 Span = tuple[tuple[int, int], tuple[int, int]]
 """A range as ((line, character), (line, character)) in the negotiated encoding."""
@@ -71,9 +71,7 @@ class Documents:
                 doc.tree.set_text(new_text)
             else:
                 starts = line_starts(doc.text)
-                a = offset_at(doc.text, *span[0], encoding, starts)
-                b = offset_at(doc.text, *span[1], encoding, starts)
-                a, b = min(a, b), max(a, b)
+                a, b = span_offsets(doc.text, *span, encoding, starts)
                 edits.append(Edit(a, b, new_text, bisect_right(starts, a) - 1,
                                   bisect_right(starts, b) - 1))
                 doc.tree.replace(a, b, new_text)

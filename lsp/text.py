@@ -73,11 +73,17 @@ def units(text: str, encoding: str) -> int:
     return sum(_units(c, encoding) for c in text)
 
 
+def span_offsets(text: str, start: tuple[int, int], end: tuple[int, int],
+                 encoding: str = "utf-16", starts: list[int] | None = None) -> tuple[int, int]:
+    """The code-point offsets of an LSP range, in order."""
+    starts = starts if starts is not None else line_starts(text)
+    a = offset_at(text, *start, encoding, starts)
+    b = offset_at(text, *end, encoding, starts)
+    return min(a, b), max(a, b)
+
+
 def apply_change(text: str, start: tuple[int, int], end: tuple[int, int], new_text: str,
                  encoding: str = "utf-16") -> str:
     """`text` with the range from `start` to `end` (LSP positions) replaced by `new_text`."""
-    starts = line_starts(text)
-    a = offset_at(text, *start, encoding, starts)
-    b = offset_at(text, *end, encoding, starts)
-    a, b = min(a, b), max(a, b)
+    a, b = span_offsets(text, start, end, encoding)
     return text[:a] + new_text + text[b:]
