@@ -30,7 +30,7 @@ import httpx
 
 from bench.latency import cursors
 from bench.stats import compare
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     Backend,
     EmbeddedConfig,
     GenerationParams,

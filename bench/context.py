@@ -29,8 +29,8 @@ from typing import Any
 
 from bench.stats import percentile
 from bench.workspace import make_workspace
-from lspilot.completion.backends.base import EmbeddedConfig
-from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+from lspilot.models.backends.base import EmbeddedConfig
+from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.completion.cursor import cursor_at
 from lspilot.context.languages import language_id_for
 from lspilot.context.window import fit_window

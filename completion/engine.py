@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
@@ -134,7 +134,7 @@ class Engine:
 
     def __init__(self, settings: Settings, store: ModelStore, events: Events,
                  loader: Loader | None = None) -> None:
-        from lspilot.completion.backends.base import make_backend
+        from lspilot.models.backends.base import make_backend
 
         self.settings = settings
         self._store = store

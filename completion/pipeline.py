@@ -10,7 +10,7 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from lspilot.completion.backends.base import Backend, GenerationParams, GenerationStats
+from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.completion.cursor import cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
 from lspilot.context.gather import ContextProvider, Gathered

@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from lspilot import __version__
-from lspilot.completion.backends.base import BackendError
+from lspilot.models.backends.base import BackendError
 from lspilot.completion.engine import Engine
 from lspilot.completion.explain import explanation, summary
 from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger

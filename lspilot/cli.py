@@ -178,7 +178,7 @@ def cursor_offset(text: str, line: int, column: int) -> int:
 def _complete(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from lspilot.completion.backends.base import BackendError, make_backend
+    from lspilot.models.backends.base import BackendError, make_backend
     from lspilot.completion.explain import describe, explanation
     from lspilot.completion.pipeline import CompletionRequest, complete
     from lspilot.context.languages import language_id_for
@@ -272,7 +272,7 @@ def _models_list(args: argparse.Namespace) -> int:
 
 def _models_use(args: argparse.Namespace) -> int:
     """Fetch the model, check it fits and loads (or that its server serves it), then keep it."""
-    from lspilot.completion.backends.base import BackendError, make_backend
+    from lspilot.models.backends.base import BackendError, make_backend
     from lspilot.models.roles import RoleFile, backend_config
     from lspilot.settings import Settings
 

@@ -8,13 +8,17 @@ reported (naming its key) and the default stays in force.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from lspilot.templates.fim import TEMPLATES
-
 DEFAULT_MODEL = "qwen2.5-coder:0.5b"
+
+TEMPLATE_FAMILIES = ("qwen2.5-coder", "codegemma", "codellama", "deepseek-coder", "starcoder",
+                     "starcoder2", "codestral")
+"""The FIM template families `templates.fim.TEMPLATES` ships (a test keeps the two equal);
+spelled out here so that settings import nothing of lspilot's."""
 
 
 def _setting(default: Any, doc: str, *, minimum: float | None = None,
@@ -112,7 +116,7 @@ class ServersSettings:
     openai_api_key_env: str = _setting(
         "OPENAI_API_KEY", "Environment variable holding the API key (never logged).")
     template: str = _setting("qwen2.5-coder", "FIM template for raw prompts sent to servers.",
-                             choices=tuple(t.family for t in TEMPLATES))
+                             choices=TEMPLATE_FAMILIES)
     context_size: int = _setting(4096, "Context window of the server's model, in tokens.",
                                  minimum=256, maximum=131072)
     connect_timeout: float = _setting(2.0, "Seconds to wait for a connection.",
@@ -189,6 +193,8 @@ def _check_value(f: dataclasses.Field[Any], current: Any, value: Any) -> str | N
         ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
     if not ok:
         return f"expected {_type_name(expected)}, got {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value!r}"
     if meta.get("minimum") is not None and value < meta["minimum"]:
         return f"must be at least {meta['minimum']}, got {value!r}"
     if meta.get("maximum") is not None and value > meta["maximum"]:

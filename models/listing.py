@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lspilot.completion.backends import http_ollama, http_openai
-from lspilot.completion.backends.base import BackendError
+from lspilot.models.backends import http_ollama, http_openai
+from lspilot.models.backends.base import BackendError
 from lspilot.models.catalog import CATALOG
 from lspilot.models.roles import parse_model_id
 from lspilot.models.store import ModelError, ModelStore

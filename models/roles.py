@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendConfig,
     EmbeddedConfig,
     LlamaServerConfig,

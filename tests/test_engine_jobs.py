@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.completion.backends.base import BackendConfig, GenerationParams, GenerationStats
+from lspilot.models.backends.base import BackendConfig, GenerationParams, GenerationStats
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import CompletionRequest
 from lspilot.models.store import ModelStore

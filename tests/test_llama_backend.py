@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
     GenerationParams,
     GenerationStats,
     make_backend,
 )
-from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, LlamaCppSettings
 from lspilot.templates import render

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
     OpenAIConfig,
     make_backend,
 )
-from lspilot.completion.backends.http_openai import OpenAIBackend
+from lspilot.models.backends.http_openai import OpenAIBackend
 from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, ServersSettings
 from lspilot.templates import render

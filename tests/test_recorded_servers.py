@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
@@ -18,7 +18,7 @@ from lspilot.completion.backends.base import (
     OllamaConfig,
     make_backend,
 )
-from lspilot.completion.backends.http_llama_server import infill_parts
+from lspilot.models.backends.http_llama_server import infill_parts
 from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, ServersSettings
 from lspilot.templates import TEMPLATES, Prompt, Special, render

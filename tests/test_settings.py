@@ -67,3 +67,18 @@ def test_json_schema_mirrors_the_dataclasses() -> None:
 def test_switches_take_booleans_only(raw: dict[str, Any], message: str) -> None:
     _, errors = parse_settings(raw)
     assert errors and errors[0].startswith(message)
+
+
+def test_template_families_match_the_registry() -> None:
+    from lspilot.settings import TEMPLATE_FAMILIES
+    from lspilot.templates import TEMPLATES
+
+    assert TEMPLATE_FAMILIES == tuple(t.family for t in TEMPLATES)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_no_setting_takes_nan_or_infinity(value: float) -> None:
+    settings, errors = parse_settings({"completion": {"suffixShare": value},
+                                       "servers": {"readTimeout": value}})
+    assert settings == Settings()
+    assert len(errors) == 2 and all("finite" in e for e in errors)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.completion.backends.base import EmbeddedConfig, make_backend
-from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+from lspilot.models.backends.base import EmbeddedConfig, make_backend
+from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.settings import LlamaCppSettings
 from lspilot.templates import (
     TEMPLATES,

@@ -1,6 +1,6 @@
 """Model backends behind one Protocol, built by `make_backend`."""
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     Backend,
     BackendError,
     GenerationParams,

@@ -10,13 +10,13 @@ import logging
 import time
 from collections.abc import AsyncGenerator
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
     OllamaConfig,
 )
-from lspilot.completion.backends.http_client import (
+from lspilot.models.backends.http_client import (
     HttpServer,
     ServerBackend,
     parse_event,

@@ -9,13 +9,13 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
     OpenAIConfig,
 )
-from lspilot.completion.backends.http_client import (
+from lspilot.models.backends.http_client import (
     HttpServer,
     ServerBackend,
     parse_event,

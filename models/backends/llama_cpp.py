@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import llama_cpp
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
     GenerationParams,

@@ -117,18 +117,18 @@ def make_backend(config: BackendConfig) -> Backend:
     """Load the backend a config describes (blocking: call it off the event loop)."""
     match config:
         case EmbeddedConfig():
-            from lspilot.completion.backends.llama_cpp import LlamaCppBackend
+            from lspilot.models.backends.llama_cpp import LlamaCppBackend
 
             return LlamaCppBackend.load(config)
         case LlamaServerConfig():
-            from lspilot.completion.backends.http_llama_server import LlamaServerBackend
+            from lspilot.models.backends.http_llama_server import LlamaServerBackend
 
             return LlamaServerBackend.connect(config)
         case OllamaConfig():
-            from lspilot.completion.backends.http_ollama import OllamaBackend
+            from lspilot.models.backends.http_ollama import OllamaBackend
 
             return OllamaBackend.connect(config)
         case OpenAIConfig():
-            from lspilot.completion.backends.http_openai import OpenAIBackend
+            from lspilot.models.backends.http_openai import OpenAIBackend
 
             return OpenAIBackend.connect(config)

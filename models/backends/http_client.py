@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from lspilot.completion.backends.base import BackendError
+from lspilot.models.backends.base import BackendError
 from lspilot.settings import ServersSettings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt, Special
 

@@ -12,13 +12,13 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
-from lspilot.completion.backends.base import (
+from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
     LlamaServerConfig,
 )
-from lspilot.completion.backends.http_client import (
+from lspilot.models.backends.http_client import (
     HttpServer,
     ServerBackend,
     parse_event,
