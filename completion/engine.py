@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lspilot.completion.cache import CompletionCache, Shown
+from lspilot.completion.pipeline import Completion, CompletionRequest, complete
+from lspilot.context.gather import ContextProvider
 from lspilot.models.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
     GenerationStats,
 )
-from lspilot.completion.cache import CompletionCache, Shown
-from lspilot.completion.pipeline import Completion, CompletionRequest, complete
-from lspilot.context.gather import ContextProvider
 from lspilot.models.roles import backend_config, parse_model_id
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import LlamaCppSettings, ServersSettings, Settings, json_key

@@ -17,7 +17,6 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from lspilot import __version__
-from lspilot.models.backends.base import BackendError
 from lspilot.completion.engine import Engine
 from lspilot.completion.explain import explanation, summary
 from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger
@@ -25,6 +24,7 @@ from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents, Span
 from lspilot.lsp.status import StatusReporter
 from lspilot.lsp.text import offset_at, units
+from lspilot.models.backends.base import BackendError
 from lspilot.models.listing import list_models
 from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
 from lspilot.models.store import ModelError, ModelStore

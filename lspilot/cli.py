@@ -178,10 +178,10 @@ def cursor_offset(text: str, line: int, column: int) -> int:
 def _complete(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from lspilot.models.backends.base import BackendError, make_backend
     from lspilot.completion.explain import describe, explanation
     from lspilot.completion.pipeline import CompletionRequest, complete
     from lspilot.context.languages import language_id_for
+    from lspilot.models.backends.base import BackendError, make_backend
     from lspilot.models.roles import RoleFile, backend_config
     from lspilot.settings import Settings
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.models.backends.base import BackendConfig, GenerationParams, GenerationStats
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import CompletionRequest
+from lspilot.models.backends.base import BackendConfig, GenerationParams, GenerationStats
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
@@ -15,7 +16,6 @@ from lspilot.models.backends.base import (
     make_backend,
 )
 from lspilot.models.backends.llama_cpp import LlamaCppBackend
-from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, LlamaCppSettings
 from lspilot.templates import render
 from tests.conftest import at_cursor
