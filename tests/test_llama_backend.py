@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
@@ -15,7 +16,6 @@ from lspilot.models.backends.base import (
     make_backend,
 )
 from lspilot.models.backends.llama_cpp import LlamaCppBackend
-from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, LlamaCppSettings
 from lspilot.templates import render
 from tests.conftest import at_cursor
@@ -69,6 +69,14 @@ async def test_generation_follows_the_model_and_stops_at_its_end_token(tiny_mode
 async def test_special_stop_tokens_end_generation_and_never_leak(tmp_path: Path) -> None:
     path = build(tmp_path / "sep.gguf", TinyModel(script="ok", end="<|file_sep|>"))
     assert await collect(load(path), "x = ", "") == "ok"
+
+
+async def test_a_token_longer_than_32_bytes_is_shown_whole(tmp_path: Path) -> None:
+    # llama-cpp-python's detokenize reads a token into 32 bytes and drops longer ones;
+    # Qwen2.5's vocabulary has 240 of them (runs of spaces, `//-----` rules).
+    rule = "#" + "-" * 40
+    path = build(tmp_path / "long.gguf", TinyModel(script=rule + "\n", pieces=(rule, "\n")))
+    assert await collect(load(path), "x = 1\n", "") == rule + "\n"
 
 
 async def test_user_text_that_spells_a_special_token_stays_text(tiny_model: Path) -> None:
