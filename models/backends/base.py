@@ -16,19 +16,19 @@ class BackendError(Exception):
 
 
 @dataclass(frozen=True)
+class Message:
+    """One turn of a chat prompt."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
 class GenerationParams:
     """What to generate: greedy by default, as completions should be reproducible."""
 
     max_tokens: int
     temperature: float = 0.0
-
-
-@dataclass(frozen=True)
-class Message:
-    """One turn of a chat with an instruct model."""
-
-    role: Literal["system", "user", "assistant"]
-    content: str
 
 
 @dataclass
