@@ -71,6 +71,14 @@ async def test_special_stop_tokens_end_generation_and_never_leak(tmp_path: Path)
     assert await collect(load(path), "x = ", "") == "ok"
 
 
+async def test_a_token_longer_than_32_bytes_is_shown_whole(tmp_path: Path) -> None:
+    # llama-cpp-python's detokenize reads a token into 32 bytes and drops longer ones;
+    # Qwen2.5's vocabulary has 240 of them (runs of spaces, `//-----` rules).
+    rule = "#" + "-" * 40
+    path = build(tmp_path / "long.gguf", TinyModel(script=rule + "\n", pieces=(rule, "\n")))
+    assert await collect(load(path), "x = 1\n", "") == rule + "\n"
+
+
 async def test_user_text_that_spells_a_special_token_stays_text(tiny_model: Path) -> None:
     backend = load(tiny_model)
     # If "<|fim_middle|>" in the user's code became the special token, the prompt would

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -47,7 +47,8 @@ class GenerationStats:
 
 
 class Backend(Protocol):
-    """A loaded model that can count tokens and stream a completion for a FIM prompt."""
+    """A loaded model that counts tokens, streams a completion for a FIM prompt, and answers
+    chat messages (edits) through the model's chat template."""
 
     @property
     def name(self) -> str:
@@ -75,6 +76,15 @@ class Backend(Protocol):
     def stream(self, prompt: Prompt, params: GenerationParams,
                stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
+        ...
+
+    def chat(self, messages: Sequence[Message], params: GenerationParams,
+             stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the assistant's answer; closing the iterator stops generation."""
+        ...
+
+    def count_chat_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the rendered chat prompt takes (for budgets), special tokens included."""
         ...
 
     async def aclose(self) -> None:
