@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from lspilot import __version__
 from lspilot.models.catalog import CATALOG
 from lspilot.models.store import ModelError, ModelStore
-from lspilot.settings import DEFAULT_MODEL
+from lspilot.settings import DEFAULT_MODEL, EDIT_FORMATS
 
 if TYPE_CHECKING:
     from lspilot.completion.pipeline import CompletionRequest
@@ -106,6 +106,30 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("--log-level", default="warning",
                           choices=["debug", "info", "warning", "error"])
     complete.set_defaults(run=_complete)
+
+    edit = commands.add_parser(
+        "edit", help="edit files from an instruction with the edit model; prints a diff")
+    edit.add_argument("instruction", help='what to change, e.g. "rename parse to load"')
+    edit.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                      help="the files to edit (callers of the names the instruction mentions "
+                      "are found in the workspace and edited too)")
+    edit.add_argument("--apply", action="store_true",
+                      help="write the files (all of them or none)")
+    edit.add_argument("--model", metavar="ID", help="edit model (default: the edit role's)")
+    edit.add_argument("--format", choices=EDIT_FORMATS, help="edit format (default: auto)")
+    edit.add_argument("--workspace", type=Path, metavar="DIR",
+                      help="workspace folder (default: the first file's git repository; "
+                      "without one, the files' folder, not indexed)")
+    edit.add_argument("--show-prompt", action="store_true",
+                      help="print the exact messages sent to the model, and its answer, to stderr")
+    edit.add_argument("--json", action="store_true",
+                      help="print one JSON object (files, message, tokens, seconds) instead "
+                      "of the diff")
+    edit.add_argument("--allow-syntax-errors", action="store_true",
+                      help="apply changes that leave a file with syntax errors")
+    edit.add_argument("--log-level", default="warning",
+                      choices=["debug", "info", "warning", "error"])
+    edit.set_defaults(run=_edit)
 
     models = commands.add_parser("models", help="list or fetch models")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -259,6 +283,12 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
         print("lspilot: the workspace index is not ready after 120 s; going on without it",
               file=sys.stderr)
     return workspace
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from lspilot.edit_cli import edit_files
+
+    return edit_files(args, ProgressBar())
 
 
 def _models_list(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ the background while the old one serves."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -55,6 +56,15 @@ def model_of(settings: Settings, role: Role) -> str:
     return settings.models.autocomplete if role == "autocomplete" else settings.models.edit
 
 
+def for_role(settings: Settings, role: Role) -> Settings:
+    """The settings a role's model loads with: an edit reads and writes whole files, so the
+    edit model gets its own context size."""
+    if role != "edit" or settings.llama_cpp.context_size == settings.edit.context_size:
+        return settings
+    return dataclasses.replace(settings, llama_cpp=dataclasses.replace(
+        settings.llama_cpp, context_size=settings.edit.context_size))
+
+
 @dataclass(frozen=True)
 class Target:
     """What a slot's model is loaded from; a settings change that alters it reloads."""
@@ -67,6 +77,7 @@ class Target:
     def of(cls, settings: Settings, role: Role) -> Target:
         """The role's target; only the settings of its own kind of backend count."""
         model = model_of(settings, role)
+        settings = for_role(settings, role)
         try:
             embedded = parse_model_id(model).backend == "embedded"
         except ModelError:
@@ -158,7 +169,8 @@ class ModelSlot:
             return
         try:
             self._events.loading(role, name, 0, 0, f"preparing {name}")
-            backend = await asyncio.to_thread(self._load_model, name, self.settings, progress)
+            backend = await asyncio.to_thread(self._load_model, name,
+                                              for_role(self.settings, role), progress)
         except (ModelError, BackendError) as exc:
             self._fail(target, str(exc))
             return
