@@ -66,8 +66,10 @@ def _read(path: Path) -> str | None:
     try:
         with open(path, encoding="utf-8", newline="") as file:
             return file.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EditError(f"could not read {path}: {exc}; nothing was written") from None
 
 
 def _discard(staged: list[tuple[Write, str]]) -> None:

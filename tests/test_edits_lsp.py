@@ -54,7 +54,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "lazy": build(folder / "lazy.gguf", chat_model(
             "dates.py\n```python\ndef parse_iso_date(text):\n    # ... existing code ...\n```\n")),
         "create": build(folder / "create.gguf", chat_model(
-            f"util/strings.py\n```python\ndef shout(text):\n    return text.upper()\n```\n")),
+            "util/strings.py\n```python\ndef shout(text):\n    return text.upper()\n```\n")),
         "loop": build(folder / "loop.gguf", chat_model("and again\n", loop=True)),
     }
 
@@ -330,6 +330,16 @@ async def test_a_cancelled_edit_applies_nothing(client: LanguageClient, root: Pa
 async def test_a_code_action_offers_the_edit_on_a_range(
         client: LanguageClient, root: Path, models: dict[str, Path]) -> None:
     await start(client, root, models["rename"], "visual-studio-code")
+    # lsprotocol 2025's client-side hook reads any item with a `command` key as a Command,
+    # though a CodeAction carries its command as an object (editors tell them apart by the
+    # key's type, as here).
+    converter = client.protocol._converter
+
+    def command_or_action(item: Any, _: Any) -> types.Command | types.CodeAction:
+        kind = types.Command if isinstance(item.get("command"), str) else types.CodeAction
+        return converter.structure(item, kind)
+
+    converter.register_structure_hook(types.Command | types.CodeAction, command_or_action)
     dates = (root / "dates.py").as_uri()
     open_doc(client, dates, DATES)
     where = types.Range(types.Position(3, 0), types.Position(5, 0))
