@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import urllib.parse
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,12 @@ class _RuleSet:
     """gitleaks' global allowlist, checked on every secret."""
     untranslatable: tuple[str, ...]
     """Ids of rules whose regex Python cannot compile even after translation."""
+    keywords: re.Pattern[str]
+    """Finds, at every offset, the longest keyword that starts there (one pass, a trie)."""
+    due: dict[str, frozenset[int]]
+    """For a keyword found, the rules (indexes) it lets run: its own and its prefixes'."""
+    always: frozenset[int]
+    """Rules without keywords, which always run."""
 
 
 _rule_set: _RuleSet | None = None
@@ -211,8 +218,10 @@ def _load_rules(path: Path) -> _RuleSet:
     rules: list[_Rule] = []
     broken: list[str] = []
     for raw in data["rules"]:
-        if raw["id"] in SKIPPED_RULES or "regex" not in raw:
-            continue  # path-only rules (a file named *.p12) are the denylist's business
+        if raw["id"] in SKIPPED_RULES or "regex" not in raw or "path" in raw:
+            # A rule bound to a file type (`.tf`, `nuget.config`, `*.p12`) needs the path we
+            # do not have: its regex alone is too loose (`password == "password"`).
+            continue
         try:
             regex = _compile(raw["regex"])
             allows = () if raw["id"] in IGNORED_ALLOWLISTS else tuple(
@@ -224,7 +233,38 @@ def _load_rules(path: Path) -> _RuleSet:
                            tuple(k.lower() for k in raw.get("keywords", ())),
                            float(raw.get("entropy", 0.0)), int(raw.get("secretGroup", 0)),
                            allows))
-    return _RuleSet(tuple(rules), _allow(data.get("allowlist", {})), tuple(broken))
+    by_keyword: dict[str, set[int]] = {}
+    for index, rule in enumerate(rules):
+        for keyword in rule.keywords:
+            by_keyword.setdefault(keyword, set()).add(index)
+    # At one offset the trie reports only the longest keyword; the shorter ones there are
+    # its prefixes (`sk` in `sk_live`), so a keyword found lets its prefixes' rules run too.
+    due = {keyword: frozenset().union(*(rules_of for other, rules_of in by_keyword.items()
+                                         if keyword.startswith(other)))
+           for keyword in by_keyword}
+    finder = re.compile(f"(?=({_trie(sorted(by_keyword))}))")
+    return _RuleSet(tuple(rules), _allow(data.get("allowlist", {})), tuple(broken), finder,
+                    due, frozenset(i for i, r in enumerate(rules) if not r.keywords))
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching any of `words`, longest first, shaped as a trie (fast in `re`)."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items())
+                    if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
 def _applies(allow: dict[str, Any]) -> bool:
@@ -360,9 +400,11 @@ def _provider_keys(text: str) -> list[_Hit]:
     rules = rule_set()
     lowered = text.lower()
     hits: list[_Hit] = []
-    for rule in rules.rules:
-        if rule.keywords and not any(k in lowered for k in rule.keywords):
-            continue
+    due = set(rules.always)
+    for keyword in set(rules.keywords.findall(lowered)):
+        due.update(rules.due[keyword])
+    for index in sorted(due):
+        rule = rules.rules[index]
         for match in rule.regex.finditer(text):
             span = _secret_span(match, rule.group)
             secret = text[span[0]:span[1]]
@@ -405,12 +447,18 @@ def _allowed(allow: _Allow, secret: str, match: re.Match[str], text: str) -> boo
 _BEGIN = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----", re.IGNORECASE)
 _END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----", re.IGNORECASE)
 _PEM_BODY_LINE = re.compile(
-    r"""[\s"'`+,(]*(?:[A-Za-z0-9+/=]+|[A-Za-z-]+:[ \t].*)?(?:\\n)?[\s"'`+,);]*""")
+    r"""[\s+,(]*(?:[bBrRuU]?["'`])?[ \t]*"""
+    r"""(?P<body>[A-Za-z0-9+/=]*|[A-Za-z-]+:[ \t][^"'`]*)"""
+    r"""[ \t]*(?:\\n)?(?:["'`])?[\s+,);\\]*""")
 """A line of a key's body as written in a file or a string literal: base64 (or a
 `Proc-Type:`-style header), maybe quoted, with `\\n` escapes and concatenation."""
 
+_FULL_BODY = 16
+"""Body lines are 64 characters (PEM) or 70 (OpenSSH); only the last may be shorter."""
+
 
 def _private_keys(text: str) -> list[_Hit]:
+    """Private-key blocks, whole or cut: BEGIN to END, or as far as body lines go."""
     if "private key" not in text.lower():
         return []
     hits: list[_Hit] = []
@@ -422,32 +470,68 @@ def _private_keys(text: str) -> list[_Hit]:
             return hits
         if end is not None and (begin is None or end.start() < begin.start()):
             # An END without its BEGIN: the text starts inside the key's body.
-            start = _body_start(text, at, end.start())
-            hits.append(_Hit("private-key", start, end.end(), "pem"))
+            hits.append(_Hit("private-key", _body_start(text, at, end.start()), end.end(),
+                             "pem"))
             at = end.end()
             continue
         assert begin is not None
-        close = _END.search(text, begin.end())
-        # A BEGIN without its END: the text stops inside the key; all of the rest goes.
-        stop = close.end() if close is not None else len(text)
+        stop = _body_end(text, begin.end())
         hits.append(_Hit("private-key", begin.start(), stop, "pem"))
-        at = stop
+        at = max(stop, begin.end())
+
+
+def _body_end(text: str, at: int) -> int:
+    """Where the key whose BEGIN line ends at `at` ends: its END line, or its last body line.
+
+    A window that stops inside the key leaves no END: its body lines go, down to the cut.
+    """
+    line_end = _line_end(text, at)
+    close = _END.search(text, at, line_end)
+    if close is not None:
+        return close.end()  # one line: a JSON string with `\\n` escapes
+    stop = line_end
+    while stop < len(text):
+        start = stop + 1
+        end = _line_end(text, start)
+        close = _END.search(text, start, end)
+        if close is not None:
+            return close.end()
+        body = _PEM_BODY_LINE.fullmatch(text, start, end)
+        if body is None:
+            break
+        if len(body.group("body")) < _FULL_BODY and not _END.match(
+                text, _skip_quote(text, end + 1)):
+            next_end = _line_end(text, end + 1)
+            if _END.search(text, end + 1, next_end) is None:
+                break
+        stop = end
+    return stop
 
 
 def _body_start(text: str, floor: int, end: int) -> int:
-    """Where the body lines right above `end` begin (not above `floor`)."""
-    line_start = text.rfind("\n", floor, end) + 1
-    start = max(line_start, floor) if text[line_start:end].strip(" \t\"'`+,(") == "" else end
-    if start == end:
-        # The END line carries body text before it (`...AB==\n-----END`): take the line.
-        start = max(line_start, floor)
+    """Where the body lines right above an END marker at `end` begin (not above `floor`)."""
+    start = max(text.rfind("\n", floor, end) + 1, floor)
+    first = True
     while start > floor:
-        previous = text.rfind("\n", floor, start - 1) + 1
-        line = text[max(previous, floor):start - 1]
-        if not line.strip() or not _PEM_BODY_LINE.fullmatch(line):
+        previous = max(text.rfind("\n", floor, start - 1) + 1, floor)
+        body = _PEM_BODY_LINE.fullmatch(text, previous, start - 1)
+        if body is None or not body.group("body") or (
+                not first and len(body.group("body")) < _FULL_BODY):
             break
-        start = max(previous, floor)
+        start = previous
+        first = False
     return start
+
+
+def _line_end(text: str, at: int) -> int:
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
+
+
+def _skip_quote(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\"'`+":
+        at += 1
+    return at
 
 
 # --- passwords in URLs -------------------------------------------------------------------------
@@ -460,7 +544,8 @@ def _url_passwords(text: str) -> list[_Hit]:
     at = text.find("://")
     while at >= 0:
         match = _URL_USERINFO.match(text, at + 3)
-        if match is not None and not _is_reference(match.group(2)):
+        password = urllib.parse.unquote(match.group(2)) if match is not None else ""
+        if password and not _is_reference(password) and not password.isalpha():
             hits.append(_Hit("password", match.start(2), match.end(2), "url"))
         at = text.find("://", at + 3)
     return hits
@@ -474,9 +559,10 @@ _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 _ASSIGN = re.compile(
     r"""(?P<close>["'`\]]{0,2})[ \t]*"""
-    r"""(?P<op>:=|=>|==|!=|\?=|=(?!=)|:(?![:=])|\((?=[ \t]*[rRbBuU]?["'`]))[ \t]*"""
+    r"""(?P<op>:=|=>|==|!=|\?=|=(?!=)|:(?=[ \t"'`]|$)|\((?=[ \t]*[rRbBuU]?["'`]))[ \t]*"""
     r"""(?:(?P<q>[rRbBuU]?(?P<quote>["'`]))(?P<quoted>(?:\\.|(?!(?P=quote))[^\\\n])*)"""
-    r"""(?P=quote)|(?P<bare>[^\s"'`;,#)\]}]+))""")
+    r"""(?P=quote)|(?P<bare>[^\s"'`;,#&)\]}]+))""", re.MULTILINE)
+_CALL_END = re.compile(r"[ \t]*\)")
 """After a name: an assignment, key-value or comparison operator (or a call with a string
 literal, `setPassword("...")`), then a quoted or a bare value."""
 
@@ -504,16 +590,21 @@ _META_WORDS = {
     "cls", "factory", "parser", "tokenizer", "literal", "value_type", "option", "options", "flag",
     "enabled", "confirm", "confirmation", "hash", "hashed", "salt", "digest", "encoding",
     "encoder", "decoder", "callback", "response", "request", "spec", "schema", "tag", "tags",
-    "level", "stream", "delimiter",
+    "level", "stream", "delimiter", "startswith", "endswith", "contains", "icontains", "exact",
+    "iexact", "isnull", "in",
 }
 """Words after the secret word that make the name about the secret, not the secret itself
 (`password_field`, `token_url`, `secret_name`)."""
 
 _TYPE_WORDS = re.compile(r"(?:u?int|float|complex|Int|Uint|Float)\d+(?:Array)?|"
                          r"(?:sha|md|utf|base|http|ucs|latin|rs|hs|es|ps|aes|des)\d+", re.I)
-_PATH = re.compile(r"(?:[.~]?/|[A-Za-z]:\\)[\w./\\ -]*|[\w.-]+\.[A-Za-z]{2,5}")
+_FILE_NAME = re.compile(r"[\w.-]+\.[A-Za-z]{2,5}")
+_PLAIN_SEGMENT = re.compile(r"[a-z0-9_.~-]*|[A-Z0-9_.~-]*|[A-Za-z]+\d*(?:[_.-][A-Za-z0-9]+)*")
+_EXPRESSION = re.compile(r"[A-Za-z_]\w*(?:[-+*/%][A-Za-z_]\w*)+")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _WORDISH = re.compile(r"[A-Za-z_][A-Za-z_. -]*")
+_NAME_LIKE = re.compile(r"_*[A-Za-z]+\d*(?:[_.-]+[A-Za-z]+\d*)+|[a-z]+\d*(?:[A-Z][a-z]+\d*)+")
+"""Words joined (`imdsv2_session_token`, `sessionTokenV2`): a name, however long."""
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 _SECRET_CHARS = re.compile(r"[\w!#$%&*+\-./:=?@^~|]+", re.ASCII)
 
@@ -549,11 +640,17 @@ def _assignments(text: str) -> list[_Hit]:
             name_start -= 1
         name_end = _NAME_CHARS.match(text, hint.end()).end()  # type: ignore[union-attr]
         seen_end = name_end
+        while name_end > hint.end() and text[name_end - 1] in ".-":
+            name_end -= 1  # a sentence's full stop, not part of the name
         name = text[name_start:name_end]
-        kind = secret_kind(name)
+        # `secret.encode(...)`: only the last part of a dotted name says what it holds.
+        kind = secret_kind(name.rsplit(".", 1)[-1])
         if kind is None:
             continue
         match = _ASSIGN.match(text, name_end)
+        if match is not None and match.group("op") == "(" and not _CALL_END.match(
+                text, match.end()):
+            continue  # `set_password(user, ...)`: the first of several arguments
         if match is None:
             line_head = text[text.rfind("\n", 0, name_start) + 1:name_start]
             if not _DOCKER_ENV.fullmatch(line_head):
@@ -566,16 +663,24 @@ def _assignments(text: str) -> list[_Hit]:
         value = match.group(group)
         if value is None:
             continue
+        if not quoted:
+            value = value.rstrip(":.,")  # `if s == self.secret:`
         line_head = text[text.rfind("\n", 0, name_start) + 1:name_start]
         line_start = bool(_LINE_START.fullmatch(line_head) or _DOCKER_ENV.fullmatch(line_head))
         if _is_secret_value(value, kind, quoted, line_start):
-            hits.append(_Hit(kind, match.start(group), match.end(group), "assignment"))
+            hits.append(_Hit(kind, match.start(group), match.start(group) + len(value),
+                             "assignment"))
     return hits
+
+
+_HASH_FORMAT = re.compile(r"(?:pbkdf2|argon2|bcrypt|scrypt|sha\d*|md5|crypt|unsalted)[\w-]*\$",
+                          re.IGNORECASE)
+"""A password hash as Django and passlib store them (`pbkdf2_sha256$600000$...`)."""
 
 
 def _is_reference(value: str) -> bool:
     """A placeholder, a variable or a template instead of a value."""
-    return (not value or value[0] in "$%<{[(*@#" or value.startswith("#{")
+    return (not value or value[0] in "$%<{[(*@#:" or _HASH_FORMAT.match(value) is not None
             or "{" in value or "}" in value or len(set(value)) == 1
             or value.lower() in {"null", "none", "nil", "true", "false", "undefined",
                                  "password", "secret", "token", "changeme", "redacted",
@@ -586,10 +691,12 @@ def _is_secret_value(value: str, kind: str, quoted: bool, line_start: bool) -> b
     """Whether a value assigned to a secret-named name is the secret itself."""
     if _is_reference(value) or not _SECRET_CHARS.fullmatch(value):
         return False  # whitespace, brackets, quotes: a message, an expression, a pattern
-    if "://" in value or _PATH.fullmatch(value) or _DOTTED.fullmatch(value):
+    if "://" in value or _is_path(value) or _DOTTED.fullmatch(value):
         return False  # a URL (its password has its own rule), a file, a module path
-    if _TYPE_WORDS.fullmatch(value):
-        return False
+    if not quoted and _EXPRESSION.fullmatch(value):
+        return False  # `pwd = pwd+pwd`
+    if _TYPE_WORDS.fullmatch(value) or _NAME_LIKE.fullmatch(value):
+        return False  # `int64`, `_convert_oauth2_credentials`: code, not a secret
     if _high_entropy(value):
         return True
     if kind not in ("password", "secret", "aws-secret-access-key"):
@@ -601,10 +708,24 @@ def _is_secret_value(value: str, kind: str, quoted: bool, line_start: bool) -> b
     return len(value) >= 4
 
 
+def _is_path(value: str) -> bool:
+    """A file name, or a path whose every part is a plain word (`us-east-1/host/aws4_request`).
+
+    A base64 key has slashes too, between runs of mixed case that no path has.
+    """
+    if _FILE_NAME.fullmatch(value):
+        return True
+    separator = "\\" if "\\" in value and "/" not in value else "/"
+    return separator in value and all(
+        _PLAIN_SEGMENT.fullmatch(part) for part in value.split(separator))
+
+
 def _high_entropy(value: str) -> bool:
     """A long random-looking string: what generated keys and tokens look like."""
-    if len(value) < 16:
+    if len(value) < 16 or _NAME_LIKE.fullmatch(value):
         return False
+    if not any(c.isdigit() or c in "+/=" for c in value):
+        return False  # `passwordPASSWORDpassword`: random keys of this length have digits
     classes = sum(1 for test in (str.islower, str.isupper, str.isdigit)
                   if any(test(c) for c in value))
     return classes >= 2 and entropy(value) >= 3.0
