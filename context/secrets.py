@@ -536,7 +536,7 @@ def _skip_quote(text: str, at: int) -> int:
 
 # --- passwords in URLs -------------------------------------------------------------------------
 
-_URL_USERINFO = re.compile(r"""([^\s:@/'"`<>\\]{1,128}):([^\s@/'"`<>\\]{1,256})@[\w\[.-]""")
+_URL_USERINFO = re.compile(r"""([^\s:@/'"`<>\\]{0,128}):([^\s@/'"`<>\\]{1,256})@[\w\[.-]""")
 
 
 def _url_passwords(text: str) -> list[_Hit]:
@@ -558,13 +558,15 @@ _NAME_CHARS = re.compile(r"[\w.-]*", re.ASCII)
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 _ASSIGN = re.compile(
-    r"""(?P<close>["'`\]]{0,2})[ \t]*"""
+    r"""(?P<close>["'`\]]{0,2})"""
+    r"""(?P<type>(?::[ \t]*|[ \t]+)[A-Za-z_][\w.\[\]<>|, ]*?[ \t]*(?==[^=>]))?[ \t]*"""
     r"""(?P<op>:=|=>|==|!=|\?=|=(?!=)|:(?=[ \t"'`]|$)|\((?=[ \t]*[rRbBuU]?["'`]))[ \t]*"""
     r"""(?:(?P<q>[rRbBuU]?(?P<quote>["'`]))(?P<quoted>(?:\\.|(?!(?P=quote))[^\\\n])*)"""
     r"""(?P=quote)|(?P<bare>[^\s"'`;,#&)\]}]+))""", re.MULTILINE)
 _CALL_END = re.compile(r"[ \t]*\)")
-"""After a name: an assignment, key-value or comparison operator (or a call with a string
-literal, `setPassword("...")`), then a quoted or a bare value."""
+"""After a name (and maybe its type: `apiKey: string =`, `var pw string =`): an assignment,
+key-value or comparison operator (or a call with a string literal, `setPassword("...")`),
+then a quoted or a bare value."""
 
 _DOCKER_ENV = re.compile(r"[ \t]*(?:ENV|ARG)[ \t]+$")
 _LINE_START = re.compile(r"""[ \t]*(?:export[ \t]+|set[ \t]+|-[ \t]+)?["']?$""")
@@ -599,11 +601,12 @@ _META_WORDS = {
 _TYPE_WORDS = re.compile(r"(?:u?int|float|complex|Int|Uint|Float)\d+(?:Array)?|"
                          r"(?:sha|md|utf|base|http|ucs|latin|rs|hs|es|ps|aes|des)\d+", re.I)
 _FILE_NAME = re.compile(r"[\w.-]+\.[A-Za-z]{2,5}")
-_PLAIN_SEGMENT = re.compile(r"[a-z0-9_.~-]*|[A-Z0-9_.~-]*|[A-Za-z]+\d*(?:[_.-][A-Za-z0-9]+)*")
-_EXPRESSION = re.compile(r"[A-Za-z_]\w*(?:[-+*/%][A-Za-z_]\w*)+")
+_PLAIN_SEGMENT = re.compile(r"[a-z0-9_.~-]*|[A-Z0-9_.~-]*|[A-Z]?[a-z]+\d*(?:[_.-][A-Za-z0-9]+)*")
+_EXPRESSION = re.compile(r"[a-z_][a-z0-9_]*(?:[-+*/%][a-z_][a-z0-9_]*)+")
+"""Lower-case names joined by operators (`pwd+pwd`); base64 keys mix cases."""
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _WORDISH = re.compile(r"[A-Za-z_][A-Za-z_. -]*")
-_NAME_LIKE = re.compile(r"_*[A-Za-z]+\d*(?:[_.-]+[A-Za-z]+\d*)+|[a-z]+\d*(?:[A-Z][a-z]+\d*)+")
+_NAME_LIKE = re.compile(r"_*[A-Za-z]{2,}\d*(?:[_.-]+[A-Za-z]{2,}\d*)+|[a-z]{2,}(?:[A-Z][a-z]{2,})+\d*")
 """Words joined (`imdsv2_session_token`, `sessionTokenV2`): a name, however long."""
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 _SECRET_CHARS = re.compile(r"[\w!#$%&*+\-./:=?@^~|]+", re.ASCII)
