@@ -553,18 +553,18 @@ def _url_passwords(text: str) -> list[_Hit]:
 
 # --- values assigned to secret names -----------------------------------------------------------
 
-_NAME_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
+_NAME_HINT = re.compile(r"pass|pw|secret|token|key|credential|auth", re.IGNORECASE)
 _NAME_CHARS = re.compile(r"[\w.-]*", re.ASCII)
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 _ASSIGN = re.compile(
     r"""(?P<close>["'`\]]{0,2})"""
-    r"""(?P<type>(?::[ \t]*|[ \t]+)[A-Za-z_][\w.\[\]<>|, ]*?[ \t]*(?==[^=>]))?[ \t]*"""
+    r"""(?P<type>:[ \t]*[A-Za-z_][\w.\[\]<>|, ]*?[ \t]*(?==[^=>]))?[ \t]*"""
     r"""(?P<op>:=|=>|==|!=|\?=|=(?!=)|:(?=[ \t"'`]|$)|\((?=[ \t]*[rRbBuU]?["'`]))[ \t]*"""
     r"""(?:(?P<q>[rRbBuU]?(?P<quote>["'`]))(?P<quoted>(?:\\.|(?!(?P=quote))[^\\\n])*)"""
     r"""(?P=quote)|(?P<bare>[^\s"'`;,#&)\]}]+))""", re.MULTILINE)
 _CALL_END = re.compile(r"[ \t]*\)")
-"""After a name (and maybe its type: `apiKey: string =`, `var pw string =`): an assignment,
+"""After a name (and maybe its type: `apiKey: string =`, `pw: str =`): an assignment,
 key-value or comparison operator (or a call with a string literal, `setPassword("...")`),
 then a quoted or a bare value."""
 
