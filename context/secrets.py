@@ -606,7 +606,8 @@ _EXPRESSION = re.compile(r"[a-z_][a-z0-9_]*(?:[-+*/%][a-z_][a-z0-9_]*)+")
 """Lower-case names joined by operators (`pwd+pwd`); base64 keys mix cases."""
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _WORDISH = re.compile(r"[A-Za-z_][A-Za-z_. -]*")
-_NAME_LIKE = re.compile(r"_*[A-Za-z]{2,}\d*(?:[_.-]+[A-Za-z]{2,}\d*)+|[a-z]{2,}(?:[A-Z][a-z]{2,})+\d*")
+_NAME_LIKE = re.compile(r"_*[A-Za-z]{2,}\d*(?:[_.-]+[A-Za-z]{2,}\d*)+"
+                        r"|[a-z]{2,}(?:[A-Z][a-z]{2,})+\d*")
 """Words joined (`imdsv2_session_token`, `sessionTokenV2`): a name, however long."""
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 _SECRET_CHARS = re.compile(r"[\w!#$%&*+\-./:=?@^~|]+", re.ASCII)

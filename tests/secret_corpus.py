@@ -14,15 +14,18 @@ AWS_ID = "AKIA" + "QYLPMN5HHHFPZAM2"
 AWS_SECRET = "tfn3K7nsmM9dLkX8pQ2r" + "T5vW1yZ4bC6eF0gH3jKq"
 DB_PASSWORD = "S3cr3t" + "Passw0rd!"
 GITHUB_PAT = "ghp_" + "R4nd0mT0k3nV4lu3Fr0mT3sts9xQ2wE7yU1i"
-GITHUB_FINE = "github_pat_" + "11ABCDEFG0" + "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzd" + "ocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR"
+GITHUB_FINE = ("github_pat_" + "11ABCDEFG0" + "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzd"
+               + "ocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR")
 GITLAB_PAT = "glpat-" + "Xk9mQ2vL7pR4sT8wZ1bN"
 SLACK_BOT = "xoxb-" + "263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1"
 STRIPE_LIVE = "sk_live_" + "51H8sKjLmN4pQ7rS2tU5vW8x"
 STRIPE_TEST = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 GOOGLE_KEY = "AIza" + "SyD9tSrke72PouQMnMXa7eZSW0jkFMBWY3k"
-OPENAI_KEY = "sk-proj-" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nPq3sTv6wXy9zAb2cDe5gHi8kLm1oPq4rSt" + \
-    "T3BlbkFJ" + "Zx9cVb6nMq3wEr0tYu7iOp4aSd1fGh8jKl5zXc2vBn9mQw6eRt3yUi0oPa7sDf4gHj1kLz8xCv"
-JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + "eyJzdWIiOiI0MjQyIiwibmFtZSI6IkFkYSIsImFkbWluIjp0cnVlfQ."
+OPENAI_KEY = ("sk-proj-" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nPq3sTv6w"
+              + "Xy9zAb2cDe5gHi8kLm1oPq4rSt" + "T3BlbkFJ"
+              + "Zx9cVb6nMq3wEr0tYu7iOp4aSd1fGh8jKl5zXc2vBn9mQw6eRt3yUi0oPa7sDf4gHj1kLz8xCv")
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+       + "eyJzdWIiOiI0MjQyIiwibmFtZSI6IkFkYSIsImFkbWluIjp0cnVlfQ."
        + "Q7sPx3kV9mZ2tR8wN5bL1cF6hJ4gD0aS")
 NPM_TOKEN = "npm_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
 API_SECRET = "q8Zr2Lx7Vn4Kp1Ws9Ty3Bm6Hc5Jd0Fg"
