@@ -92,7 +92,7 @@ func connect() Config {{
 github:
   token: {GITHUB_PAT}
 ''', (SESSION_SECRET, DB_PASSWORD, GITHUB_PAT)),
-    SecretFile("secrets-ish.json", "json", f'''{{
+    SecretFile("service.json", "json", f'''{{
   "openai_api_key": "{OPENAI_KEY}",
   "client_secret": "{API_SECRET}"
 }}
