@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import tomllib
 import urllib.parse
 from collections import Counter, OrderedDict
@@ -87,14 +88,16 @@ def redact(text: str) -> Redacted:
     """`text` with every secret replaced by a placeholder of its kind."""
     if len(text) > CACHE_TEXT_CHARS:
         return _redact(text)
-    cached = _cache.get(text)
-    if cached is not None:
-        _cache.move_to_end(text)
-        return cached
+    with _cache_lock:
+        cached = _cache.get(text)
+        if cached is not None:
+            _cache.move_to_end(text)
+            return cached
     result = _redact(text)
-    _cache[text] = result
-    if len(_cache) > CACHE_ENTRIES:
-        _cache.popitem(last=False)
+    with _cache_lock:  # the edit feature may redact from worker threads
+        _cache[text] = result
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.popitem(last=False)
     return result
 
 
@@ -109,6 +112,7 @@ def find_secrets(text: str) -> tuple[Finding, ...]:
 
 
 _cache: OrderedDict[str, Redacted] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def _redact(text: str) -> Redacted:
