@@ -116,8 +116,8 @@ _cache_lock = threading.Lock()
 
 
 def _redact(text: str) -> Redacted:
-    findings = _merge([*_private_keys(text), *_provider_keys(text), *_url_passwords(text),
-                       *_assignments(text)])
+    findings = _merge([*_private_keys(text), *_provider_keys(text), *_sk_keys(text),
+                       *_url_passwords(text), *_assignments(text)])
     if not findings:
         return Redacted(text)
     parts: list[str] = []
@@ -536,6 +536,24 @@ def _skip_quote(text: str, at: int) -> int:
     while at < len(text) and text[at] in " \t\"'`+":
         at += 1
     return at
+
+
+# --- `sk-` keys of OpenAI-compatible APIs -------------------------------------------------------
+
+_SK_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{20,200}(?![A-Za-z0-9_-])")
+"""gitleaks knows OpenAI's own keys by the `T3BlbkFJ` inside them; many OpenAI-compatible
+services (and OpenAI's older keys) issue `sk-` keys without it."""
+
+
+def _sk_keys(text: str) -> list[_Hit]:
+    if "sk-" not in text:
+        return []
+    hits: list[_Hit] = []
+    for match in _SK_KEY.finditer(text):
+        key = match.group()[3:]
+        if _high_entropy(key) and entropy(key) >= 3.5:
+            hits.append(_Hit("api-key", match.start(), match.end(), "provider"))
+    return hits
 
 
 # --- passwords in URLs -------------------------------------------------------------------------

@@ -69,6 +69,8 @@ def test_a_flag_set_mid_group_covers_the_rest_of_the_group_only() -> None:
     (f'maps("{c.GOOGLE_KEY}")', "gcp-api-key"),
     (f"OPENAI_API_KEY={c.OPENAI_KEY}", "openai-api-key"),
     (f"Authorization: Bearer {c.JWT}", "jwt"),
+    ('client = OpenAI(base_url=URL, key_of("sk-' + '4f9c2b7e1a8d6035fe2b9c7a1d4e8f60"))',
+     "api-key"),  # an `sk-` key of an OpenAI-compatible service
     (f"//registry.npmjs.org/:_authToken={c.NPM_TOKEN}", "npm-access-token"),
 ])
 def test_provider_shaped_keys_become_a_placeholder_of_their_kind(text: str, kind: str) -> None:
@@ -204,6 +206,7 @@ def test_private_key_blocks_are_redacted_whole_or_cut(text: str, kept: str) -> N
     'request_id = "123e4567-e89b-12d3-a456-426614174000"',
     'data = "SGVsbG8sIFdvcmxkISBUaGlzIGlzIGJhc2U2NCB0ZXN0IGRhdGEu"',
     'PNG = b"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA"',
+    "pip install scikit-learn  # sk-learn-compatible-estimators-only",
     # Password hashes (Django, passlib) are hashes, not passwords.
     '"password": "pbkdf2_sha256$10000$LUyhxJjuLwXF$f6Zbpnx1L5dPze8m0itBaHMDyZ/n6Jy="',
     'password = "$2b$12$KIXQJZ6/9h1q8qD2n9uN0eX8k1x4kR0pZ8vJ1qL3mN5oP7rS9tU1W"',
