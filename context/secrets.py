@@ -566,10 +566,12 @@ def _url_passwords(text: str) -> list[_Hit]:
     at = text.find("://")
     while at >= 0:
         match = _URL_USERINFO.match(text, at + 3)
-        password = urllib.parse.unquote(match.group(2)) if match is not None else ""
-        if password and not _is_reference(password) and not password.isalpha():
-            hits.append(_Hit("password", match.start(2), match.end(2), "url"))
         at = text.find("://", at + 3)
+        if match is None:
+            continue
+        password = urllib.parse.unquote(match.group(2))
+        if not _is_reference(password) and not password.isalpha():
+            hits.append(_Hit("password", match.start(2), match.end(2), "url"))
     return hits
 
 
