@@ -1,4 +1,4 @@
-"""One completion, start to end: cursor -> window -> template -> backend -> postprocess."""
+"""One completion: cursor -> window -> context -> redact -> template -> backend -> postprocess."""
 
 from __future__ import annotations
 

@@ -7,14 +7,15 @@ window and on each context snippet, and the edit feature on the files it sends.
 Two rule sets find secrets:
 
 - **Provider-shaped keys** come from gitleaks' published default rules (`gitleaks.toml`
-  beside this module, vendored as data with its source and version): about 220 providers
+  beside this module, vendored as data with its source and version): 216 of its rules
   (AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI, JWTs, ...), each a regex, keywords
   that must occur first (a cheap filter: most rules never run), an entropy floor and
   allowlists. Go's RE2 syntax is translated to Python's `re` at load time.
 - **Our own rules** for what a regex per provider cannot see: values assigned to names like
   `password`, `secret`, `token`, `api_key` in code and config files (Python, JS/TS, Go,
   Java, YAML, TOML, JSON, .ini/.properties, shell, Dockerfile), passwords in URLs, and
-  private-key blocks also when a window cut off their BEGIN or END line. gitleaks'
+  private-key blocks also when a window cut off their BEGIN or END line, and `sk-` keys
+  of OpenAI-compatible services. gitleaks'
   `generic-api-key` is left out in their favour: it flags any name containing `key` or
   `auth` (`monkey`, `author`) and leans on a 1,446-word stop list, and its leading
   `[\\w.-]{0,50}?` makes Python's backtracking engine try 50 starts at every offset.
@@ -503,11 +504,9 @@ def _body_end(text: str, at: int) -> int:
         body = _PEM_BODY_LINE.fullmatch(text, start, end)
         if body is None:
             break
-        if len(body.group("body")) < _FULL_BODY and not _END.match(
-                text, _skip_quote(text, end + 1)):
-            next_end = _line_end(text, end + 1)
-            if _END.search(text, end + 1, next_end) is None:
-                break
+        if len(body.group("body")) < _FULL_BODY and \
+                _END.search(text, end + 1, _line_end(text, end + 1)) is None:
+            break  # a short line is the body's last only when END follows it
         stop = end
     return stop
 
@@ -530,12 +529,6 @@ def _body_start(text: str, floor: int, end: int) -> int:
 def _line_end(text: str, at: int) -> int:
     end = text.find("\n", at)
     return len(text) if end < 0 else end
-
-
-def _skip_quote(text: str, at: int) -> int:
-    while at < len(text) and text[at] in " \t\"'`+":
-        at += 1
-    return at
 
 
 # --- `sk-` keys of OpenAI-compatible APIs -------------------------------------------------------
