@@ -61,8 +61,8 @@ def redact_window(text: str, offset: int, window: Window) -> RedactedWindow:
     begin = text.rfind("-----BEGIN", max(0, start - LEAD_CHARS), start)
     if begin >= 0:
         lead = text.rfind("\n", 0, begin) + 1
-    redacted = redact(text[lead:end])
-    if not redacted.findings:
+    findings = window_findings(text, lead, end, offset)
+    if not findings:
         return RedactedWindow(window.prefix, window.suffix)
     cut, cursor = start - lead, offset - lead
     region = text[lead:end]
@@ -77,7 +77,7 @@ def redact_window(text: str, offset: int, window: Window) -> RedactedWindow:
 
     at = cut
     found: list[Finding] = []
-    for finding in redacted.findings:
+    for finding in findings:
         if finding.end <= cut:
             continue  # a key wholly above the window
         begins = max(finding.start, cut)
@@ -87,6 +87,28 @@ def redact_window(text: str, offset: int, window: Window) -> RedactedWindow:
         found.append(Finding(finding.kind, finding.start + lead, finding.end + lead))
     copy(at, len(region))
     return RedactedWindow("".join(prefix), "".join(suffix), tuple(found))
+
+
+def window_findings(text: str, lead: int, end: int, offset: int) -> tuple[Finding, ...]:
+    """The secrets in `text[lead:end]`, offsets relative to `lead`.
+
+    While typing, only the cursor's line changes: the lines above and below it are
+    redacted as texts of their own, which the cache answers on the next keystroke. The
+    rules that span lines (a private key, a `curl` command) see the region whole.
+    """
+    region = text[lead:end]
+    lowered = region.lower()
+    if "private key" in lowered or "curl" in lowered:
+        return redact(region).findings
+    line_start = max(text.rfind("\n", lead, offset) + 1, lead)
+    line_end = text.find("\n", offset, end)
+    line_end = end if line_end < 0 else line_end
+    found: list[Finding] = []
+    for start, stop in ((lead, line_start), (line_start, line_end), (line_end, end)):
+        shift = start - lead
+        found += [Finding(f.kind, f.start + shift, f.end + shift)
+                  for f in redact(text[start:stop]).findings]
+    return tuple(found)
 
 
 def redact_snippet(snippet: Snippet) -> Snippet:

@@ -17,8 +17,10 @@ from lspilot.completion.redaction import (
     redact_gathered,
     redact_snippet,
     redact_window,
+    window_findings,
 )
 from lspilot.context.gather import Gathered
+from lspilot.context.secrets import redact
 from lspilot.context.snippet import Snippet
 from lspilot.context.window import Window, fit_window
 from lspilot.models.backends.base import EmbeddedConfig
@@ -26,6 +28,7 @@ from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.settings import CompletionSettings, LlamaCppSettings, PrivacySettings
 from tests import secret_corpus as c
 from tests.conftest import at_cursor
+from tests.secret_corpus import SecretFile
 from tests.tiny_gguf import TinyModel, build
 
 FILE = f'''import os
@@ -98,6 +101,17 @@ def test_typing_after_the_secrets_keeps_the_redacted_prefix_start_for_the_kv_cac
             assert shown.prefix.startswith(previous)  # only the end moved
         previous = shown.prefix
         assert redact_window(now, cursor, window) == shown  # same text, same redaction
+
+
+def test_the_window_redacted_in_pieces_finds_what_the_whole_text_has() -> None:
+    # The lines above and below the cursor's line are redacted on their own (cached while
+    # typing); at every cursor of every corpus file that finds the same secrets.
+    for file in [*c.FILES, SecretFile("x.py", "python", FILE.replace("█", ""), ())]:
+        text = file.text
+        whole_text = redact(text).findings
+        for offset in range(0, len(text), 7):
+            assert window_findings(text, 0, len(text), offset) == whole_text, (file.path,
+                                                                               offset)
 
 
 def test_a_window_that_starts_inside_a_private_key_still_hides_its_body() -> None:
