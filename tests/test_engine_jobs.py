@@ -20,6 +20,7 @@ from lspilot.models.backends.base import BackendConfig, GenerationParams, Genera
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt
+from tests.polling import until
 
 
 class GatedBackend:
@@ -88,24 +89,17 @@ TEXT = "total = \n"
 AT = len("total = ")
 
 
-async def until(condition: object) -> None:
-    for _ in range(200):
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
-
-
 async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache(
         tiny_model: Path, tmp_path: Path) -> None:
     backend = GatedBackend(["price", " * ", "count"])
     engine = await engine_with(backend, tiny_model, tmp_path)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # the first token: the job is generating
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: engine._jobs.get("u"), lambda job: job and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "pr" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
-    await until(lambda: first.done())
+    await until(first.done, what="the first request to end")
     assert first.cancelled()  # the request is superseded, its job is not
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -120,10 +114,10 @@ async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded(
     backend = GatedBackend(["price"])
     engine = await engine_with(backend, tiny_model, tmp_path)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started, lambda started: started == 1, what="one job")
     typed = TEXT[:AT] + "p" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 1)))
-    await until(lambda: backend.started == 2)
+    await until(lambda: backend.started, lambda started: started == 2, what="a second job")
     assert first.cancelled() and backend.stopped == 1
     backend.release.put_nowait(None)
     assert (await second).text == "price"
@@ -141,9 +135,10 @@ async def test_a_generating_job_is_stopped_when_the_user_did_not_type_on(
     engine = await engine_with(backend, tiny_model, tmp_path)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: engine._jobs.get("u"), lambda job: job and job.generating,
+                what="a generating job")
     second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped, lambda stopped: stopped == 1, what="a stopped job")
     assert first.cancelled() and engine.counters.joined == 0
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -156,10 +151,11 @@ async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache(
     engine = await engine_with(backend, tiny_model, tmp_path)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: engine._jobs.get("u"), lambda job: job and job.generating,
+                what="a generating job")
     first.cancel()  # $/cancelRequest from the client
     backend.release.put_nowait(None)
-    await until(lambda: not engine._jobs)
+    await until(lambda: engine._jobs, lambda jobs: not jobs, what="no job left")
     assert backend.stopped == 0
     hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
     assert hit.cached and hit.text == "ce * 2"
@@ -171,12 +167,13 @@ async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_type
     engine = await engine_with(backend, tiny_model, tmp_path)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # "pri"
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: engine._jobs.get("u"), lambda job: job and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "prize" + TEXT[AT:]  # agrees with "pri", then not with "ce"
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 5)))
-    await until(lambda: first.done())
+    await until(first.done, what="the first request to end")
     backend.release.put_nowait(None)  # "ce": the model now says "price"
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped, lambda stopped: stopped == 1, what="a stopped job")
     assert engine.counters.joined == 1 and engine.counters.joins_abandoned == 1
     for _ in range(3):
         backend.release.put_nowait(None)

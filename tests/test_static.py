@@ -14,6 +14,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level folders that are packages of their own, run from the checkout, not installed.
 NOT_INSTALLED = {"tests", "bench", "lspilot"}
@@ -36,6 +38,7 @@ def test_mypy_strict() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # the whole project, about 10 s; `make check` runs it too
 def test_pyright_resolves_every_import() -> None:
     result = run("basedpyright", "--pythonpath", sys.executable, "--outputjson")
     report = json.loads(result.stdout)
