@@ -126,18 +126,35 @@ async def test_select_model_switches_in_the_background(client: LanguageClient,
     assert sum(isinstance(r, types.WorkDoneProgressBegin) for r in reports) == 2
 
 
+@pytest_lsp.fixture(config=SERVER, scope="module")
+async def shared(lsp_client: LanguageClient, tiny_model: Path) -> Any:
+    """One server for the tests whose requests leave it as it was."""
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        initialization_options={"models": {"autocomplete": str(tiny_model)},
+                                "llamaCpp": SMALL_RUNTIME}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+DOCUMENTS = itertools.count()
+
+
 @pytest.mark.parametrize(("argument", "message"), [
     ({"id": "x.gguf", "role": "chat"}, "role must be one of autocomplete, edit"),
     ({"role": "autocomplete"}, "id must be a model id"),
     ({"id": "ollama:", "role": "autocomplete"}, "name the model after `ollama:`"),
     ("qwen2.5-coder:1.5b", "expected one argument"),
 ])
+@pytest.mark.asyncio(loop_scope="module")  # the loop that `shared` runs in
 async def test_bad_selections_are_refused_and_the_server_keeps_serving(
-        client: LanguageClient, argument: Any, message: str) -> None:
+        shared: LanguageClient, argument: Any, message: str) -> None:
     with pytest.raises(JsonRpcException, match=message):
-        await command(client, "lspilot.selectModel", argument)
-    open_doc(client, URI, "x = \n")
-    result = await inline(client, URI, 0, 4)
+        await command(shared, "lspilot.selectModel", argument)
+    number = next(DOCUMENTS)  # a new document and text: no answer from the cache
+    uri, text = f"file:///work/after-refusal-{number}.py", f"x{number} = "
+    open_doc(shared, uri, text + "\n")
+    result = await inline(shared, uri, 0, len(text))
     assert result is not None and result.items[0].insert_text == "a + b"
 
 
