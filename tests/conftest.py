@@ -6,10 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from lspilot.models.catalog import CATALOG
 from lspilot.models.store import ModelStore
 from tests.tiny_gguf import TinyModel, build
+
+# Property tests run the same examples on every run and machine (derandomized, no example
+# database, no deadline on a shared CPU); HYPOTHESIS_PROFILE=explore searches afresh.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CURSOR = "█"
 REAL_MODELS = {"real_model", "real_model_1_5b"}
