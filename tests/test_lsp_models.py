@@ -23,7 +23,7 @@ from tests.tiny_gguf import TinyModel, build
 
 URI = "file:///work/x.py"
 STATUS_KEYS = {"state", "model", "backend", "template", "latencyMs", "tokensPerSecond",
-               "message"}
+               "message", "editModel", "editState"}
 
 
 def collect_status(client: LanguageClient) -> list[dict[str, Any]]:
@@ -237,7 +237,9 @@ async def early_client(lsp_client: LanguageClient, tiny_model: Path, server_port
     await lsp_client.shutdown_session()
 
 
-@pytest.mark.slow  # waits out the engine's retry interval (RETRY_SECONDS, 5 s)
+# Waits out the retry interval (models/slot.py: RETRY_SECONDS, 5 s) end to end; the fast
+# tier has tests/test_slot.py, which retries on an injected clock.
+@pytest.mark.slow
 async def test_a_server_down_at_start_is_connected_once_it_comes_up(
         early_client: LanguageClient, tiny_model: Path, server_port: int) -> None:
     client = early_client
@@ -248,7 +250,7 @@ async def test_a_server_down_at_start_is_connected_once_it_comes_up(
     assert result is not None and not result.items
     with llama_cpp_server({"tiny": tiny_model}, server_port,
                           log=Path(f"/tmp/lspilot-lsp-{server_port}-late.log")):
-        # The engine tries again at most every 5 s (RETRY_SECONDS), on a request.
+        # The slot tries again at most every RETRY_SECONDS, on a request.
         result = await until(lambda: inline(client, URI, 0, 4),
                              lambda result: result is not None and result.items, timeout=20,
                              interval=0.2, what="completions from the server once it is up")
