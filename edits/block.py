@@ -23,7 +23,7 @@ from lspilot.edits.fences import Fenced, fenced_blocks
 from lspilot.edits.match import reindent
 from lspilot.edits.prompt import line_span, listing, user_message
 from lspilot.edits.task import EditError, EditTask, FileChange, SourceFile
-from lspilot.edits.whole import NON_CODE_TAGS, SIMILAR, named
+from lspilot.edits.whole import NON_CODE_TAGS, SIMILAR, echoed, named
 from lspilot.models.backends.base import Message
 
 SYSTEM = """\
@@ -233,7 +233,7 @@ class BlockFormat:
                 assert source is not None
                 check_complete(fence, block.text(source), f"block [{index + 1}]")
                 rewritten[index] = body
-            elif path is not None:
+            elif path is not None and not echoed(path, body, task):
                 check_complete(fence, "", path)
                 created[path] = body
         if not rewritten and not created:

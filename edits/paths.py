@@ -90,7 +90,8 @@ def find_path(lines: Iterable[str], task: EditTask) -> str | None:
         if looks_like_path(name):
             return resolve(name, task)
         known = {f.path for f in task.files}
-        words = [clean(w) for w in _TOKEN.findall(line)]
+        # The name nearest the code wins: "Unchanged: b.py. Here is `a.py`:" means a.py.
+        words = [clean(w) for w in reversed(_TOKEN.findall(line))]
         words = [w.rstrip(".") for w in words if w]
         for word in words:
             resolved = resolve(word, task) if looks_like_path(word) else None

@@ -96,7 +96,8 @@ class SearchReplaceFormat:
                     lines = lines[:match.start] + replace + lines[match.end:]
                     stages.append(match.stage)
             text = "\n".join(lines) + ("\n" if source is None and lines else "")
-            change = file_change(task, path, text, tuple(stages))
+            # Definitions a block removes, it removes on purpose: SEARCH names them.
+            change = file_change(task, path, text, tuple(stages), rewritten=False)
             if change is not None:
                 changes.append(change)
         return changes_or_error(changes)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lspilot.context.snippet import Snippet
-from lspilot.edits import FORMATS, EditTask, FileChange, Selection, SourceFile
+from lspilot.edits import FORMATS, EditError, EditTask, FileChange, Selection, SourceFile
 from lspilot.edits.block import Block, blocks
 from tests.conftest import at_cursor
 
@@ -275,3 +275,37 @@ def test_block_keeps_tabs_and_crlf_around_a_method() -> None:
     reply = "[1]\n```python\ndef f(self):\n    return 3\n```\n"
     change, = FORMATS["block"].parse(reply, task)
     assert change.new_text == text.replace("return 1", "return 3")
+
+
+# What a small model does wrong most often.
+def test_a_part_of_a_file_for_the_whole_file_is_refused() -> None:
+    reply = ("app/load.py\n```python\nfrom dates import parse_iso_date\n\n\ndef load(text):\n"
+             "    return [parse_iso_date(line) for line in text.splitlines()]\n```\n")
+    with pytest.raises(EditError, match=r"app/load\.py drops count, which the instruction"):
+        FORMATS["whole"].parse(reply, TASK)
+
+
+def test_definitions_the_instruction_names_or_removes_may_go() -> None:
+    reply = f"app/load.py\n```python\n{LOAD.split('def count')[0].rstrip()}\n```\n"
+    for instruction in ("drop count", "remove unused functions", "move `count` to utils"):
+        task = EditTask(instruction, FILES)
+        (change,) = FORMATS["whole"].parse(reply, task)
+        assert "def count" not in change.new_text
+
+
+def test_a_block_that_loses_its_function_is_refused() -> None:
+    reply = "[2]\n```python\nx = [parse_iso_date(line) for line in text.splitlines()]\n```\n"
+    with pytest.raises(EditError, match="drops load"):
+        FORMATS["block"].parse(reply, TASK)
+
+
+def test_echoed_context_is_not_a_change() -> None:
+    reply = (f"app/config.py\n```python\nFORMAT = 'iso'\n```\n\napp/load.py\n```python\n"
+             f"{RENAMED_LOAD}```\n")
+    assert changed(FORMATS["whole"].parse(reply, TASK)) == {"app/load.py": RENAMED_LOAD}
+
+
+def test_the_file_named_nearest_the_code_wins() -> None:
+    reply = ("No change to dates.py is needed. Here is `app/load.py`:\n"
+             f"```python\n{RENAMED_LOAD}```\n")
+    assert changed(FORMATS["whole"].parse(reply, TASK)) == {"app/load.py": RENAMED_LOAD}
