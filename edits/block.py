@@ -109,7 +109,7 @@ def blocks(task: EditTask) -> list[Block]:
             if around is not None:
                 spans.append(_of(source.path, around))
             elif tree is not None:
-                spans.append(_statement(source.path, tree, line, file_symbols, names))
+                spans.append(_statement(source.path, tree, line, file_symbols))
         if not spans:
             last = max(0, source.text.replace("\r\n", "\n").rstrip("\n").count("\n"))
             spans.append(Block(source.path, 0, last, "file"))
@@ -171,8 +171,7 @@ def _innermost(definitions: tuple[Definition, ...], line: int) -> Definition | N
     return min(around, key=lambda d: d.end_line - d.start_line, default=None)
 
 
-def _statement(path: str, tree: Tree, line: int, file_symbols: FileSymbols,
-               names: set[str]) -> Block:
+def _statement(path: str, tree: Tree, line: int, file_symbols: FileSymbols) -> Block:
     """The top-level statement on `line` (an import, a call at module level)."""
     for node in tree.root_node.children:
         last = node.end_point.row - (1 if node.end_point.column == 0 and

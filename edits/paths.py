@@ -123,7 +123,11 @@ def comment_path(line: str, task: EditTask) -> str | None:
     if match is None:
         return None
     name = clean(match.group(1))
-    return resolve(name, task) if looks_like_path(name) and "." in name else None
+    if not looks_like_path(name):
+        return None
+    resolved = resolve(name, task)
+    # A new file only by a known extension: `# e.g.` names no file.
+    return resolved if task.file(resolved) is not None or _named_file(name) else None
 
 
 def safe_path(path: str) -> str | None:

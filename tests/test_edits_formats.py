@@ -309,3 +309,25 @@ def test_the_file_named_nearest_the_code_wins() -> None:
     reply = ("No change to dates.py is needed. Here is `app/load.py`:\n"
              f"```python\n{RENAMED_LOAD}```\n")
     assert changed(FORMATS["whole"].parse(reply, TASK)) == {"app/load.py": RENAMED_LOAD}
+
+
+def test_search_replace_without_a_path_finds_the_file_that_holds_the_text() -> None:
+    reply = ("```python\n<<<<<<< SEARCH\nclass Calendar:\n=======\nclass Diary:\n"
+             ">>>>>>> REPLACE\n```\n")
+    assert changed(FORMATS["search-replace"].parse(reply, TASK)) == {
+        "dates.py": DATES.replace("class Calendar", "class Diary")}
+    with pytest.raises(EditError, match="names no file"):
+        FORMATS["search-replace"].parse(reply.replace("class Calendar:", ""), TASK)
+
+
+def test_search_replace_skips_echoes_and_takes_files_written_out_whole() -> None:
+    # What Qwen2.5-Coder 1.5B answered to the golden search-replace prompt.
+    reply = ("app/config.py\n```python\n<<<<<<< SEARCH\nFORMAT = 'iso'\n=======\n"
+             "FORMAT = 'iso'\n>>>>>>> REPLACE\n```\n\n"
+             f"app/load.py\n```python\n{RENAMED_LOAD}```\n\n"
+             + sr("dates.py", "def parse_date(text):\n", "def parse_iso_date(text):\n")
+             + sr("dates.py", "        self.days.append(parse_date(text))\n",
+                  "        self.days.append(parse_iso_date(text))\n"))
+    changes = FORMATS["search-replace"].parse(reply, TASK)
+    assert changed(changes) == {"app/load.py": RENAMED_LOAD, "dates.py": RENAMED_DATES}
+    assert [c.match_stages for c in changes] == [("whole",), ("exact", "exact")]

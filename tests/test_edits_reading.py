@@ -6,7 +6,7 @@ import pytest
 
 from lspilot.edits.fences import fence, fenced_blocks
 from lspilot.edits.lazy import is_placeholder, placeholder
-from lspilot.edits.paths import clean, resolve
+from lspilot.edits.paths import clean, comment_path, resolve
 from lspilot.edits.task import EditError, EditTask, SourceFile
 
 PLACEHOLDERS = [
@@ -91,3 +91,16 @@ def test_fenced_blocks_reads_before_lines_and_unclosed_ends() -> None:
     first, second = fenced_blocks(reply)
     assert (first.before, first.body, first.closed) == (("a.py", "Intro."), "x = 1\n", True)
     assert (second.before, second.body, second.closed) == (("then",), "y = 2\n", False)
+
+
+@pytest.mark.parametrize(("line", "path"), [
+    ("# pkg/util.py", "pkg/util.py"),
+    ("// File: src/App.tsx", "src/App.tsx"),
+    ("/* helpers.c */", "helpers.c"),
+    ("<!-- docs/new.md -->", "docs/new.md"),
+    ("# e.g.", None),
+    ("# version 2.0", None),
+    ("x = 1  # util.py", None),
+], ids=lambda value: str(value))
+def test_comment_path_names_a_file_only_when_it_is_one(line: str, path: str | None) -> None:
+    assert comment_path(line, TASK) == path
