@@ -331,3 +331,12 @@ def test_search_replace_skips_echoes_and_takes_files_written_out_whole() -> None
     changes = FORMATS["search-replace"].parse(reply, TASK)
     assert changed(changes) == {"app/load.py": RENAMED_LOAD, "dates.py": RENAMED_DATES}
     assert [c.match_stages for c in changes] == [("whole",), ("exact", "exact")]
+
+
+def test_block_ignores_a_block_repeated_under_a_new_number() -> None:
+    # What Qwen2.5-Coder 0.5B answered to the golden block prompt: [1] to [4], then [4] again.
+    reply = BLOCK_REPLY + ("\n[5] app/load.py line 14 (method add)\n```python\n"
+                           "class Calendar:\ndef add(self, text):\n"
+                           "    self.days.append(parse_iso_date(text))\n```\n")
+    assert changed(FORMATS["block"].parse(reply, TASK)) == {"app/load.py": RENAMED_LOAD,
+                                                          "dates.py": RENAMED_DATES}

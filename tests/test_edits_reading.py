@@ -60,6 +60,8 @@ TASK = EditTask("x", (SourceFile("pkg/util.py", "", 1), SourceFile("src/App.tsx"
     ("### File: pkg/util.py", "pkg/util.py"),
     ("pkg\\util.py", "pkg/util.py"),
     ("/home/me/project/pkg/util.py", "pkg/util.py"),
+    ("src/pkg/util.py", "pkg/util.py"),
+    ("lib/util.py", "lib/util.py"),
     ("a/main.go", "a/main.go"),
     ("pkg/new.py", "pkg/new.py"),
     ("../pkg/util.py", "../pkg/util.py"),

@@ -58,6 +58,8 @@ def sr(path: str, search: str, replace: str) -> str:
 
 HOSTILE = {
     "dotdot": ("whole", whole("../evil.py"), "../evil.py leaves the workspace (..)"),
+    "dotdot-to-task-file": ("whole", whole("../dates.py", DATES.replace("datetime", "dt")),
+                            "../dates.py leaves the workspace (..)"),
     "dotdot-inside": ("whole", whole("app/../../evil.py"), "leaves the workspace (..)"),
     "dotdot-sr": ("search-replace", sr("../evil.py", "", "x = 1\n"), "leaves the workspace"),
     "dotdot-block": ("block", whole("../evil.py"), "leaves the workspace"),
@@ -81,6 +83,8 @@ HOSTILE = {
     "node-modules": ("whole", whole("node_modules/x/index.js", "x;\n"), "secret or ignored"),
     "not-in-task": ("whole", whole("other.py", "y = 3\n"),
                     "other.py exists but is not one of the files of this edit"),
+    "under-a-file": ("whole", whole("dates.py/x.py"), "dates.py is a file, so dates.py/x.py "
+                     "cannot be created"),
     "context-file": ("whole", whole("app/config.py", "FORMAT = 'x'\n"), "exists but is not"),
     "two-matches": ("search-replace", sr("twice.py", "    return None\n", "    return 1\n"),
                     "SEARCH/REPLACE block 1 (twice.py): the SEARCH text matches 2 places "
