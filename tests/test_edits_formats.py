@@ -340,3 +340,12 @@ def test_block_ignores_a_block_repeated_under_a_new_number() -> None:
                            "    self.days.append(parse_iso_date(text))\n```\n")
     assert changed(FORMATS["block"].parse(reply, TASK)) == {"app/load.py": RENAMED_LOAD,
                                                           "dates.py": RENAMED_DATES}
+
+
+def test_a_made_up_folder_and_a_partial_file_are_seen() -> None:
+    # What Qwen2.5-Coder 0.5B answered to the golden whole prompt: the example's `src/`
+    # before the path, and only the function it changed.
+    reply = ("src/dates.py\n```python\nimport datetime\n\n\ndef parse_iso_date(text):\n"
+             "    return datetime.date.fromisoformat(text.strip())\n```\n")
+    with pytest.raises(EditError, match=r"the answer for dates\.py drops Calendar, __init__, add"):
+        FORMATS["whole"].parse(reply, TASK)
