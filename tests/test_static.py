@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The source folders install as subpackages of `lspilot` (pyproject's package-dir); mypy
 # sees them through a tree of links with the installed shape.
 PACKAGES = {"lsp": "lsp", "completion": "completion", "context": "context",
-            "templates": "templates", "models": "models"}
+            "templates": "templates", "models": "models", "edits": "edits"}
 
 
 def test_ruff() -> None:
