@@ -11,7 +11,6 @@ through `lspilot complete --show-prompt` closes the file.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 
 from tests import secret_corpus as c
 from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+from tests.polling import until
 
 SECRETS = c.all_secrets() | {c.GITHUB_FINE, c.NPM_TOKEN}
 UNCOMMITTED = "SENTRY_TOKEN"
@@ -76,10 +76,8 @@ async def client(lsp_client: LanguageClient, tiny_model: Path, workspace: Path) 
 async def ready(client: LanguageClient) -> Path:
     """Wait for the model and the index; the workspace root."""
     await wait_for_state(client, "ready")
-    deadline = asyncio.get_running_loop().time() + 30
-    while not (await command(client, "lspilot.status"))["context"]["indexReady"]:
-        assert asyncio.get_running_loop().time() < deadline, "index not ready"
-        await asyncio.sleep(0.05)
+    await until(lambda: command(client, "lspilot.status"),
+                lambda status: status["context"]["indexReady"], what="the index", interval=0.05)
     root: Path = client.workspace_root  # type: ignore[attr-defined]
     return root
 
@@ -106,15 +104,16 @@ async def test_an_imported_file_and_an_uncommitted_change_give_no_secret_away(
     root = await ready(client)
     uri = (root / "app.py").as_uri()
     open_doc(client, uri, APP)
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:  # git runs in the background; the first request may come before it
-        explained = await prompt_at(client, uri, 4, 11)
-        if ("token", "git_diff", "config.py") in sources(explained) or \
-                asyncio.get_running_loop().time() > deadline:
-            break
+
+    async def explain_after_save() -> dict[str, Any]:
+        # git runs in the background; a save asks for it again.
         client.text_document_did_save(types.DidSaveTextDocumentParams(
             types.TextDocumentIdentifier(uri)))
-        await asyncio.sleep(0.2)
+        return await prompt_at(client, uri, 4, 11)
+
+    explained = await until(
+        explain_after_save, lambda e: ("token", "git_diff", "config.py") in sources(e),
+        what="the uncommitted token's redaction", timeout=20, interval=0.2)
     found = sources(explained)
     assert {("aws-access-key-id", "definition", "config.py"),
             ("aws-secret-access-key", "definition", "config.py"),
