@@ -66,7 +66,7 @@ def choose_format(setting: str, task: EditTask, count_tokens: Callable[[str], in
 
 
 async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, max_tokens: int,
-                   root: Path, exclusions: Exclusions | None,
+                   root: Path, exclusions: Exclusions,
                    progress: Progress | None = None, *, redact: bool = True) -> EditResult:
     """Ask the model, read its answer, check every change. A result with `error` set is to
     be applied in no part; a prompt too large raises EditError, a failing model BackendError.

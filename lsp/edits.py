@@ -219,9 +219,13 @@ async def run_edit_command(ls: LspilotServer, arguments: EditArguments) -> dict[
     task = asyncio.current_task()
     assert task is not None
     request_id = str(ls.protocol.msg_id)
-    ls.request_cancellers[request_id] = task.cancel
+
+    def cancel() -> None:
+        task.cancel()
+
+    ls.request_cancellers[request_id] = cancel
     progress = WorkDone(ls, f"lspilot: {arguments.instruction[:60]}", cancellable=True,
-                        on_cancel=task.cancel)
+                        on_cancel=cancel)
     progress.report("gathering the files")
     try:
         request = to_request(ls, arguments)

@@ -63,7 +63,7 @@ def workspace_for(files: list[Path], folder: Path | None) -> tuple[Path, bool]:
 
 def unified_diff(result: EditResult) -> str:
     """Every change as a unified diff, as the files would be written."""
-    out = []
+    out: list[str] = []
     for change in result.changes:
         source = result.task.file(change.path)
         old = source.text if source is not None else ""
@@ -135,8 +135,8 @@ def edit_files(args: argparse.Namespace, bar: Callable[[int, int, str], None]) -
     try:
         result = asyncio.run(run())
         if args.show_prompt:
-            for message in result.messages:
-                print(f"--- {message.role} ---\n{message.content}", file=sys.stderr)
+            for sent in result.messages:
+                print(f"--- {sent.role} ---\n{sent.content}", file=sys.stderr)
             print(f"--- answer ---\n{result.reply}\n---", file=sys.stderr)
         if result.error is not None:
             raise EditError(result.error)

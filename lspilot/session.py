@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import Completion, CompletionRequest
+from lspilot.context.ignore import Exclusions
 from lspilot.context.workspace import OpenDocument, Workspace
 from lspilot.edits.gather import Budget, build_task
 from lspilot.edits.run import EditResult, Progress, choose_format, run_edit
@@ -371,6 +372,7 @@ class Session:
                               settings.allow_syntax_errors)
             edit_format = choose_format(settings.format, task, backend.count_tokens,
                                         settings.max_tokens)
+            exclusions = workspace.exclusions or Exclusions(workspace.root)
             return await run_edit(task, backend, edit_format, settings.max_tokens,
-                                  workspace.root, workspace.exclusions, progress,
+                                  workspace.root, exclusions, progress,
                                   redact=self.settings.privacy.redact_secrets)

@@ -68,7 +68,7 @@ async def test_initialize_advertises_what_editors_need(shared: LanguageClient) -
     assert caps.completion_provider is not None
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
     assert sorted(caps.execute_command_provider.commands) == [
-        "lspilot.accept", "lspilot.explainCompletion", "lspilot.lastCompletion",
+        "lspilot.accept", "lspilot.edit", "lspilot.explainCompletion", "lspilot.lastCompletion",
         "lspilot.listModels",
         "lspilot.selectModel", "lspilot.stats", "lspilot.status"]
     general = client.capabilities.general

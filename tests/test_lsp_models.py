@@ -15,6 +15,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient, client_capabilities
 
+from lspilot.settings import DEFAULT_EDIT_MODEL
 from tests.llama_cpp_server import llama_cpp_server
 from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
 from tests.polling import until
@@ -87,12 +88,12 @@ async def test_select_model_switches_in_the_background(client: LanguageClient,
     open_doc(client, URI, "x = \n")
     active = await command(client, "lspilot.selectModel",
                            {"id": str(other_model), "role": "autocomplete"})
-    assert active == {"autocomplete": str(other_model), "edit": None}
+    assert active == {"autocomplete": str(other_model), "edit": DEFAULT_EDIT_MODEL}
     await wait_status(statuses, state="ready", model=str(other_model))
     result = await inline(client, URI, 0, 4)
     assert result is not None and result.items[0].insert_text == "42"
     listed = await command(client, "lspilot.listModels")
-    assert listed["active"] == {"autocomplete": str(other_model), "edit": None}
+    assert listed["active"] == {"autocomplete": str(other_model), "edit": DEFAULT_EDIT_MODEL}
     assert {"id": str(other_model), "description": "GGUF file", "cached": True} in \
         listed["models"]
     # A settings change that leaves the model alone keeps the selection. The old model
