@@ -15,20 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
+from lspilot.context.languages import LANGUAGES
 from lspilot.context.snippet import Snippet
 
 Excluded = Callable[[str], bool]
 
 # Two characters or more: one-letter names (i, x, T) match everywhere and say nothing.
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]+")
-# Words every file in these languages repeats: matching on them says nothing about the code.
-STOP_WORDS = frozenset("""
-and as assert async await break case catch class const continue def default defer del do
-elif else enum export extends false fn for from func function go if impl import in interface
-is let match mod mut new nil none not null or package pass pub raise return self static
-struct super switch this throw true try type typeof undefined use var void while with
-yield False None Self True
-""".split())
+STOP_WORDS = LANGUAGES.stop_words
+"""Keywords of every language (each record's `stop_words`): matching on them says nothing."""
 
 
 def identifiers(text: str) -> frozenset[str]:
