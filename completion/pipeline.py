@@ -89,8 +89,9 @@ async def complete(request: CompletionRequest, backend: Backend,
                         anchor)
     gathered = None
     if context is not None and context_tokens > 0:
-        gathered = context.gather(request.uri, request.language_id, request.text,
-                                  request.offset, window, context_tokens, backend.count_tokens)
+        gathered = await context.gather(request.uri, request.language_id, request.text,
+                                        request.offset, window, context_tokens,
+                                        backend.count_tokens)
         prompt, gathered = _repo_prompt(template, window, gathered, request.language_id, total,
                                         backend)
     else:

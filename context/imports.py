@@ -233,14 +233,27 @@ def index_files(files: Iterable[str], read: Read | None = None) -> FileIndex:
         directory, _, name = path.rpartition("/")
         by_name.setdefault(name, []).append(path)
         by_dir.setdefault(directory, []).append(path)
+    return FileIndex(unique, {k: tuple(v) for k, v in by_name.items()},
+                     {k: tuple(v) for k, v in by_dir.items()},
+                     _go_modules(by_name.get("go.mod", ()), read))
+
+
+def files_changed(index: FileIndex, files: frozenset[str], read: Read | None = None) -> bool:
+    """Whether `index_files(files, read)` would give another index than `index`."""
+    return index.files != files or \
+        _go_modules(index.by_name.get("go.mod", ()), read) != index.go_modules
+
+
+def _go_modules(go_mods: Iterable[str], read: Read | None) -> dict[str, str]:
+    """Go module path (from each `go.mod`) -> its directory."""
     go_modules: dict[str, str] = {}
-    for path in by_name.get("go.mod", []) if read is not None else []:
-        text = read(path) if read is not None else None
-        match = re.search(r"^module\s+(\S+)", text or "", re.MULTILINE)
+    if read is None:
+        return go_modules
+    for path in go_mods:
+        match = re.search(r"^module\s+(\S+)", read(path) or "", re.MULTILINE)
         if match:
             go_modules[match.group(1).strip("\"")] = path.rpartition("/")[0]
-    return FileIndex(unique, {k: tuple(v) for k, v in by_name.items()},
-                     {k: tuple(v) for k, v in by_dir.items()}, go_modules)
+    return go_modules
 
 
 Resolver = Callable[[str, Import, FileIndex], list[str]]

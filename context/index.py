@@ -81,8 +81,8 @@ class WorkspaceIndex:
     def __init__(self, root: Path, analyze: Analyze = analyze_symbols, *,
                  exclusions: Exclusions | None = None, max_bytes: int = MAX_BYTES,
                  language_for: Callable[[str], str] = language_id_for, watch: bool = True,
-                 pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2
-                 ) -> None:
+                 pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2,
+                 on_change: Callable[[], None] | None = None) -> None:
         """Index `root`'s files that have a language id (`language_for`, "" means skip).
 
         Without `watch`, only `update()` calls bring changes in.
@@ -95,6 +95,10 @@ class WorkspaceIndex:
 
         A burst of events is applied together once it has been quiet for `quiet_s`, or after
         `max_delay_s` at the latest.
+
+        `on_change` runs on the index's thread after the first build (before `ready`) and
+        after each batch of changes that changed the index: the place for work that depends
+        on the whole index and must not wait in a request (the import resolver's file list).
         """
         self.root = root.resolve()
         self.exclusions = exclusions if exclusions is not None else Exclusions(self.root)
@@ -116,6 +120,8 @@ class WorkspaceIndex:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer: BaseObserver | None = None
+        self._on_change = on_change
+        self._notified = -1
 
     # --- life cycle
 
@@ -206,6 +212,7 @@ class WorkspaceIndex:
                 self._rescan("")
             if self._stopping.is_set():
                 return
+            self._notify()
             self._ready.set()
             log.info("indexed %d files under %s", len(self._entries), self.root)
             while not self._stopping.is_set():
@@ -217,8 +224,21 @@ class WorkspaceIndex:
                         self._apply(batch)
                     except Exception:
                         log.exception("index update failed for %s", sorted(batch))
+                if batch is None or batch:
+                    self._notify()
         finally:
             _stop(self._observer)
+
+    def _notify(self) -> None:
+        """Run `on_change` if the index changed since it last ran."""
+        generation = self._generation
+        if self._on_change is None or generation == self._notified:
+            return
+        self._notified = generation
+        try:
+            self._on_change()
+        except Exception:
+            log.exception("the index's change listener failed")
 
     def _check_watch(self) -> None:
         """Restart a watch whose threads died (watchdog's errors end them), then catch up."""

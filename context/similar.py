@@ -177,6 +177,8 @@ class RecentEdits:
         self._limit = limit
         self._merge_gap = merge_gap
         self._regions: list[Region] = []
+        self._changes = 0
+        self._changes_in: Counter[str] = Counter()
 
     @property
     def regions(self) -> list[Region]:
@@ -188,6 +190,8 @@ class RecentEdits:
         """Note that lines `start_line..end_line` (old numbering) became `new_text`."""
         if self.excluded(path):
             return
+        self._changes += 1
+        self._changes_in[path] += 1
         new_end = start_line + new_text.count("\n")
         touching = Region(path, start_line, new_end, time)
         kept: list[Region] = []
@@ -211,6 +215,12 @@ class RecentEdits:
     def forget(self, path: str) -> None:
         """Drop a file's regions (closed or deleted)."""
         self._regions = [region for region in self._regions if region.path != path]
+        self._changes += 1
+        self._changes_in[path] += 1
+
+    def changes_outside(self, path: str) -> int:
+        """How many edits (and forgets) files other than `path` have had: a cache key."""
+        return self._changes - self._changes_in[path]
 
     def snippets(self, cursor_path: str, cursor_line: int,
                  text_of: Callable[[str], str | None], *, skip_lines: range | None = None,
