@@ -251,6 +251,12 @@ class Workspace:
         """The worker thread's part of `gather`: analyse the cursor's file, run the sources."""
         if job.stopped:
             return  # it waited behind a request that ran late, past its own deadline
+        try:
+            self._run_sources(job, started, deadline_s)
+        except Exception:  # nobody may be waiting for this thread any more: say it here
+            log.exception("gathering context for %s failed", job.path)
+
+    def _run_sources(self, job: _Job, started: float, deadline_s: float) -> None:
         own = analyze(job.language_id, job.text, job.tree) if job.language_id \
             else FileSymbols(job.language_id)
         job.scope = _scope(own, job.line)
