@@ -48,7 +48,7 @@ class Request:
     """What a source reads: the cursor, analysed, and the workspace around it."""
 
     site: Site
-    open: OpenFiles
+    documents: OpenFiles
     resolve: Resolve
     """Import resolution over the workspace's files, remembered for this request."""
     related: tuple[str, ...] = ()
@@ -66,7 +66,7 @@ class ContextSource(Protocol):
     def deadline(self) -> float:
         """Its share of `context.deadlineMs`, counted from the start of the request (0..1]."""
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """What its answer depends on besides the cursor in `path`; read on the event loop.
 
         A gathered context is reused while every source's version stays the same, so a
@@ -84,7 +84,7 @@ class ScopeSource:
     name: Source = "scope"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """Nothing but the cursor's file, which the reuse rule itself looks at."""
         return 0
 
@@ -102,7 +102,7 @@ class DefinitionSource:
     name: Source = "definition"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """The index's generation, and which file list imports are resolved against."""
         return (self.index.generation if self.index is not None else 0, self.files.version)
 
@@ -121,7 +121,7 @@ class UsageSource:
     name: Source = "usage"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """The index's generation."""
         return self.index.generation if self.index is not None else 0
 
@@ -140,7 +140,7 @@ class GitDiffSource:
     name: Source = "git_diff"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """A counter that moves when a refresh finds other hunks."""
         return self.git.version if self.git is not None else 0
 
@@ -162,18 +162,18 @@ class OpenFileSource:
     name: Source = "open_file"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """The other open documents' paths and contents (their hashes)."""
         # str caches its hash: an unchanged document costs nothing here, and the window
         # cache hashes a changed one anyway.
-        return tuple((other, len(text), hash(text)) for other, text in open.others)
+        return tuple((other, len(text), hash(text)) for other, text in documents.others)
 
     def snippets(self, request: Request, late: Late) -> list[Snippet]:
         """Similar windows, by Jaccard similarity of identifiers."""
         site = request.site
         lines = site.text.split("\n")
         near = "\n".join(lines[max(0, site.line - SIMILAR_WINDOW_LINES):site.line + 1])
-        return similar_snippets(near, request.open.others, excluded=self.excluded,
+        return similar_snippets(near, request.documents.others, excluded=self.excluded,
                                 cache=self.windows)
 
 
@@ -186,7 +186,7 @@ class RecentEditSource:
     name: Source = "recent_edit"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         """How many edits other files had: the cursor's own file is what the user types in,
         and the reuse rule keeps the context while that stays within one function."""
         return self.recent.changes_outside(path)
@@ -196,7 +196,7 @@ class RecentEditSource:
         site = request.site
 
         def text_of(path: str) -> str | None:
-            text = request.open.texts.get(path)
+            text = request.documents.texts.get(path)
             if text is None and self.index is not None:
                 text = self.index.text(path)
             return text

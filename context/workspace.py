@@ -266,7 +266,7 @@ class Workspace:
         site = Site(job.path, job.language_id, job.text, job.line, own, job.window)
         resolve = self.import_files.resolver()
         ready = self.index is not None and self.index.ready
-        request = Request(site, job.open, resolve,
+        request = Request(site, job.documents, resolve,
                           tuple(related_files(site, resolve)) if ready else ())
         for source in self.sources:
             due = started + source.deadline * deadline_s
@@ -310,7 +310,7 @@ class _Job:
         self.window = window
         """Lines of the cursor's file already in the prompt."""
         self.tree = tree
-        self.open = open_files
+        self.documents = open_files
         self.last_scope = last_scope
         """The scope the last context was gathered for, when it may be reused."""
         self.scope: tuple[int, str] | None = None

@@ -216,7 +216,7 @@ class Waiting:
     name: Source = "usage"
     deadline: float = 1.0
 
-    def version(self, path: str, open: OpenFiles) -> Hashable:
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
         return 0
 
     def snippets(self, request: Request, late: Late) -> list[Snippet]:
