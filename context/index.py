@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from watchdog.events import (
@@ -240,12 +241,13 @@ class WorkspaceIndex:
         with self._lock:
             return sum(map(len, self._calls.get(name, {}).values()))
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
-        """Every call site of `name` in the workspace, by path and line."""
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
+        """The call sites of `name` in the workspace, by path and line (the first `limit`)."""
         with self._lock:
             by_path = self._calls.get(name, {})
             found = [(path, by_path[path]) for path in sorted(by_path)]
-        return [(path, Call(name, line)) for path, lines in found for line in lines]
+        sites = ((path, line) for path, lines in found for line in lines)
+        return [(path, Call(name, line)) for path, line in islice(sites, limit)]
 
     # --- the background thread
 

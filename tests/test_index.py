@@ -318,6 +318,13 @@ def test_a_build_leaves_the_garbage_collector_alone(tmp_path: Path) -> None:
         index.stop()
 
 
+def test_callers_up_to_a_limit(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start(WORKSPACE)
+    every = index.callers("parse")
+    assert len(every) == 2
+    assert [index.callers("parse", limit) for limit in (0, 1, 5)] == [[], every[:1], every]
+
+
 def test_symbols_are_the_analyzers_own(start: Callable[..., WorkspaceIndex]) -> None:
     index = start(WORKSPACE)
     for path in sorted(INDEXED):
