@@ -225,9 +225,9 @@ class Workspace:
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="lspilot-context")
         future = loop.run_in_executor(self._worker, self._run, job, started, deadline_s)
+        left = deadline_s - (loop.time() - waiting_since)
         try:
-            await asyncio.wait([future], timeout=max(
-                0.0, deadline_s - (loop.time() - waiting_since)))
+            await asyncio.wait([future], timeout=max(0.0, left))
         finally:
             results = job.stop()  # a cancelled request stops its worker at its next check
         if job.reuse and last_time is not None and self._last is last_time:
