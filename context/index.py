@@ -22,8 +22,9 @@ import stat
 import sys
 import threading
 import time
+from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -141,8 +142,11 @@ class WorkspaceIndex:
         self._watching = watch
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self._definitions: dict[str, dict[str, tuple[_Definition, ...]]] = {}
-        self._calls: dict[str, dict[str, tuple[int, ...]]] = {}
+        # Name -> path -> numbers packed in bytes (`_pack`): unlike a tuple, bytes never make
+        # the collector track the dictionary they are put in (see above).
+        self._definitions: dict[str, dict[str, bytes]] = {}
+        """Defined name -> path -> the definitions' places in the file's entry."""
+        self._calls: dict[str, dict[str, bytes]] = {}
         """Called name -> path -> lines of the calls."""
         self._built: OrderedDict[str, tuple[_Entry, FileSymbols]] = OrderedDict()
         self._files: frozenset[str] | None = frozenset()
@@ -233,20 +237,21 @@ class WorkspaceIndex:
         """Every definition of `name` in the workspace, by path and line."""
         with self._lock:
             by_path = self._definitions.get(name, {})
-            found = [(path, row) for path in sorted(by_path) for row in by_path[path]]
+            found = [(path, self._entries[path].definitions[place])
+                     for path in sorted(by_path) for place in _unpack(by_path[path])]
         return [(path, Definition(*row)) for path, row in found]
 
     def caller_count(self, name: str) -> int:
         """How many call sites of `name` the workspace has (cheaper than `callers`)."""
         with self._lock:
-            return sum(map(len, self._calls.get(name, {}).values()))
+            return sum(map(len, self._calls.get(name, {}).values())) // _NUMBER.itemsize
 
     def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
         """The call sites of `name` in the workspace, by path and line (the first `limit`)."""
         with self._lock:
             by_path = self._calls.get(name, {})
             found = [(path, by_path[path]) for path in sorted(by_path)]
-        sites = ((path, line) for path, lines in found for line in lines)
+        sites = ((path, line) for path, lines in found for line in _unpack(lines))
         return [(path, Call(name, line)) for path, line in islice(sites, limit)]
 
     # --- the background thread
@@ -437,16 +442,17 @@ class WorkspaceIndex:
 
     def _link(self, rel: str, entry: _Entry) -> None:
         # Sorted here, once per change, so that lookups only sort the (few) paths.
-        definitions: dict[str, list[_Definition]] = {}
-        for row in sorted(entry.definitions, key=lambda row: row[2]):
-            definitions.setdefault(row[0], []).append(row)
-        for name, rows in definitions.items():
-            self._definitions.setdefault(name, {})[rel] = tuple(rows)
+        definitions: dict[str, list[int]] = {}
+        for place in sorted(range(len(entry.definitions)),
+                            key=lambda place: entry.definitions[place][2]):
+            definitions.setdefault(entry.definitions[place][0], []).append(place)
+        for name, places in definitions.items():
+            self._definitions.setdefault(name, {})[rel] = _pack(places)
         calls: dict[str, list[int]] = {}
         for line, name in sorted(zip(entry.call_lines, entry.call_names, strict=True)):
             calls.setdefault(name, []).append(line)
         for name, lines in calls.items():
-            self._calls.setdefault(name, {})[rel] = tuple(lines)
+            self._calls.setdefault(name, {})[rel] = _pack(lines)
 
     def _unlink(self, rel: str, entry: _Entry) -> None:
         self._built.pop(rel, None)
@@ -489,6 +495,20 @@ def _stop(observer: BaseObserver | None) -> None:
         observer.stop()
         if observer.is_alive():
             observer.join()
+
+
+_NUMBER = array("I")
+"""How `_pack` stores a number: unsigned, 32 bits (line numbers, places in a file)."""
+
+
+def _pack(numbers: list[int]) -> bytes:
+    """Numbers as bytes, a type the garbage collector does not track."""
+    return array(_NUMBER.typecode, numbers).tobytes()
+
+
+def _unpack(packed: bytes) -> Sequence[int]:
+    """The numbers `_pack` stored."""
+    return memoryview(packed).cast(_NUMBER.typecode)
 
 
 def _inside(path: str, folder: str) -> bool:
