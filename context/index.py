@@ -244,7 +244,7 @@ class WorkspaceIndex:
     def caller_count(self, name: str) -> int:
         """How many call sites of `name` the workspace has (cheaper than `callers`)."""
         with self._lock:
-            return sum(map(len, self._calls.get(name, {}).values())) // _NUMBER.itemsize
+            return sum(map(len, self._calls.get(name, {}).values())) // _NUMBER_BYTES
 
     def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
         """The call sites of `name` in the workspace, by path and line (the first `limit`)."""
@@ -497,18 +497,18 @@ def _stop(observer: BaseObserver | None) -> None:
             observer.join()
 
 
-_NUMBER = array("I")
-"""How `_pack` stores a number: unsigned, 32 bits (line numbers, places in a file)."""
+_NUMBER_BYTES = array("I").itemsize
+"""`_pack` stores each number as a C unsigned int (line numbers, places in a file)."""
 
 
 def _pack(numbers: list[int]) -> bytes:
     """Numbers as bytes, a type the garbage collector does not track."""
-    return array(_NUMBER.typecode, numbers).tobytes()
+    return array("I", numbers).tobytes()
 
 
 def _unpack(packed: bytes) -> Sequence[int]:
     """The numbers `_pack` stored."""
-    return memoryview(packed).cast(_NUMBER.typecode)
+    return memoryview(packed).cast("I")
 
 
 def _inside(path: str, folder: str) -> bool:
