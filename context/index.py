@@ -5,9 +5,10 @@
 them in coalesced batches. Lookups take a lock for the few dictionary reads they need, so a
 completion request never waits for indexing, only for another lookup or a one-file swap.
 
-The index keeps what it found as plain tuples of strings and numbers, not as `Definition`
-and `Call` objects: Python's cyclic garbage collector stops tracking such tuples, and a full
-collection over the hundreds of thousands of records a large workspace holds would stall
+The index keeps what it found as plain tuples of strings and numbers, and its name tables'
+numbers packed in bytes, not as `Definition` and `Call` objects: Python's cyclic garbage
+collector does not track such values (nor the dictionaries holding them), and full
+collections over the hundreds of thousands of records a large workspace has would stall
 every thread of the process (bench/index.py). Lookups build the objects they return.
 """
 
