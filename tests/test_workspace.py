@@ -8,8 +8,7 @@ import os
 import re
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from lspilot.context.window import fit_window
 from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents
 from lspilot.settings import ContextSettings
+from tests.polling import until, wait_until
 
 GEOMETRY = ('def scale(v, k):\n    """Scale `v` by `k`."""\n    return [x * k for x in v]\n\n\n'
             "def shift(v, d):\n    return [x + d for x in v]\n")
@@ -45,16 +45,6 @@ APP = ("from .geometry import scale, shift\n\n\n"
 
 def words(text: str) -> int:
     return len(text.split())
-
-
-def poll(done: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Wait until `done()` holds (the index works on its own thread); False on timeout."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture
@@ -296,7 +286,8 @@ async def test_imports_resolve_to_a_new_file_once_the_index_has_it(root: Path) -
         version = workspace.import_files.version
         (root / "pkg" / "fresh.py").write_text("def bloom(v):\n    return v\n")
         workspace.saved((root / "pkg" / "fresh.py").as_uri())
-        assert poll(lambda: workspace.import_files.version > version)
+        await until(lambda: workspace.import_files.version > version,
+                    what="the file list with fresh.py")
         after = await gather(workspace, documents, uri, 4, 11)
     finally:
         workspace.stop()
@@ -333,7 +324,7 @@ def test_a_request_resolves_against_the_last_file_list_while_a_new_one_is_built(
         assert files.version == 1
         (tmp_path / "util.pyi").write_text("def f() -> None: ...\n")
         index.update("util.pyi")
-        assert poll(lambda: "util.pyi" in index.files())
+        wait_until(lambda: "util.pyi" in index.files(), what="util.pyi in the index")
         index.hold.set()
         rebuild = threading.Thread(target=files.refresh)
         rebuild.start()
