@@ -103,8 +103,9 @@ async def complete(request: CompletionRequest, backend: Backend,
     redactions: tuple[Redaction, ...] = ()
     if context is not None and context_tokens > 0:
         # The sources place the window by its lines in the file: they get it as it is.
-        gathered = context.gather(request.uri, request.language_id, request.text,
-                                  request.offset, window, context_tokens, backend.count_tokens)
+        gathered = await context.gather(request.uri, request.language_id, request.text,
+                                        request.offset, window, context_tokens,
+                                        backend.count_tokens)
     shown = window
     if privacy.redact_secrets:
         path = gathered.path if gathered is not None else request.uri.rsplit("/", 1)[-1]

@@ -36,8 +36,8 @@ class WorkspaceSymbols(Protocol):
     def text(self, path: str) -> str | None:
         """The file's text."""
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
-        """Call sites of `name` across the workspace."""
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
+        """Call sites of `name` across the workspace, by path and line (the first `limit`)."""
 
     def caller_count(self, name: str) -> int:
         """How many call sites `name` has, without listing them."""
@@ -173,7 +173,7 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
         if not index.definitions(name) or index.caller_count(name) > GENERIC_CALLERS:
             continue
         pieces = []
-        for path, call in index.callers(name)[:SITES_PER_NAME]:
+        for path, call in index.callers(name, SITES_PER_NAME):
             if path == site.path:
                 continue
             lines = split.get(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from lspilot.context.languages import EXTENSIONS
+from lspilot.context.languages import language_id_for
 from lspilot.edits.task import EditError, EditTask
 
 TEXT_EXTENSIONS = frozenset({
@@ -53,7 +53,7 @@ def looks_like_path(name: str) -> bool:
 def _named_file(word: str) -> bool:
     """Whether a word inside prose names a file: one with a known extension."""
     dot = word.rfind(".")
-    return dot > 0 and word[dot:].lower() in (EXTENSIONS.keys() | TEXT_EXTENSIONS)
+    return dot > 0 and (bool(language_id_for(word)) or word[dot:].lower() in TEXT_EXTENSIONS)
 
 
 def resolve(written: str, task: EditTask) -> str:

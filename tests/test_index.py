@@ -200,7 +200,7 @@ def test_a_burst_of_changes(start: Callable[..., WorkspaceIndex]) -> None:
 
 
 def test_update_without_watching(start: Callable[..., WorkspaceIndex]) -> None:
-    index = start(WORKSPACE, watch=False, pause_gc=False)
+    index = start(WORKSPACE, watch=False)
     write("app/util.py", "def parse3():\n    pass\n")(index.root)
     write("app/new.py", "def fresh():\n    pass\n")(index.root)
     index.update("app/util.py")
@@ -288,18 +288,41 @@ def test_update_never_follows_links(start: Callable[..., WorkspaceIndex], tmp_pa
     assert index.definitions("leaked") == []
 
 
-def test_the_collector_runs_again_after_concurrent_builds(tmp_path: Path) -> None:
-    indexes = []
-    for number in range(3):
-        make_tree(tmp_path / str(number), {f"m{n}.py": "def f():\n    pass\n" for n in range(50)})
-        indexes.append(WorkspaceIndex(tmp_path / str(number), regex_analyze, watch=False))
-    assert gc.isenabled()
-    for index in indexes:
-        index.start()
-    assert all(index.wait_ready(TIMEOUT) for index in indexes)
-    for index in indexes:
+def test_a_build_leaves_the_garbage_collector_alone(tmp_path: Path) -> None:
+    # The collector is the whole process's (the server's, llama.cpp's worker's): the index
+    # neither pauses nor freezes it, and keeps its records where it does not look.
+    files = 200
+    body = "".join(f"def f{n}(x):\n    return parse(x, {n})\n" for n in range(50))
+    make_tree(tmp_path, {f"m{number}.py": body for number in range(files)})
+    index = WorkspaceIndex(tmp_path, regex_analyze, watch=False)
+    gc.collect()
+    before = len(gc.get_objects())
+    index.start()
+    assert index.wait_ready(TIMEOUT)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    try:
+        assert len(index.callers("parse")) == len(index.definitions("f7")) * 50 == files * 50
+        # 10,000 definitions and 10,000 calls: the collector sees a few objects per file, not
+        # one (or more) per record.
+        assert tracked < 10 * files, tracked
+    finally:
         index.stop()
-    assert gc.isenabled()
+
+
+def test_callers_up_to_a_limit(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start(WORKSPACE)
+    every = index.callers("parse")
+    assert len(every) == 2
+    assert [index.callers("parse", limit) for limit in (0, 1, 5)] == [[], every[:1], every]
+
+
+def test_symbols_are_the_analyzers_own(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start(WORKSPACE)
+    for path in sorted(INDEXED):
+        assert index.symbols(path) == regex_analyze("python", WORKSPACE[path])
+        assert index.symbols(path) is index.symbols(path), "kept built for the next request"
 
 
 def test_an_edit_that_keeps_size_and_mtime(start: Callable[..., WorkspaceIndex]) -> None:
