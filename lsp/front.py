@@ -43,9 +43,14 @@ class LspFront:
         self._ls.status.changed()
 
     def failed(self, role: Role, model: str, error: str) -> None:
-        """End the load's progress and tell the user, once per distinct error."""
+        """End the load's progress and tell the user, once per distinct error.
+
+        The edit model loads for an edit, whose own answer carries the error: telling it
+        here too would show it twice.
+        """
         self._end(role, f"{model} failed")
-        self._ls.session.tell("error", f"lspilot: {error}")
+        if role == "autocomplete":
+            self._ls.session.tell("error", f"lspilot: {error}")
         self._ls.status.changed()
 
     def _end(self, role: Role, message: str) -> None:

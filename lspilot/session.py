@@ -354,7 +354,7 @@ class Session:
             picked = [self.source(path) for path in paths]
             if progress is not None:
                 await progress.begun()
-            backend = await self.slots["edit"].ready()
+            backend = await self.slots["edit"].ready(configured=True)
             settings = self.settings.edit
 
             def related(path: str) -> SourceFile | None:

@@ -188,14 +188,18 @@ class ModelSlot:
         log.error("%s model %s failed: %s", self.role, target.model, error)
         self._events.failed(self.role, target.model, error)
 
-    async def ready(self) -> Backend:
-        """The backend, loading it first if needed; raises BackendError when none serves."""
+    async def ready(self, *, configured: bool = False) -> Backend:
+        """The backend, loading it first if needed; raises BackendError when none serves.
+
+        After a failed switch the old model goes on serving; with `configured` the
+        configured model must serve (an edit asked of one model is not made by another).
+        """
         unloaded = self._target != Target.of(self.settings, self.role) and not self._busy()
         if unloaded or self._should_retry():
             self.start_loading()
         if self._loading is not None and not self._loading.done():
             await asyncio.shield(self._loading)
-        if self._backend is None:
+        if self._backend is None or (configured and self._error is not None):
             raise BackendError(self._error or f"no {self.role} model is loaded")
         return self._backend
 

@@ -407,6 +407,8 @@ async def test_an_edit_model_that_cannot_serve_is_one_clear_error(
     assert raised.value.code == -32803
     assert (str(port) if kind == "server down" else "broken.gguf") in raised.value.message
     assert editor.received == []
+    # Told once: in the edit's answer, not again as a message.
+    assert not [m for m in client.messages if "broken.gguf" in m.message or str(port) in m.message]
     uri = (root / "dates.py").as_uri()
     open_doc(client, uri, "def add(a, b):\n    return \n")
     completion = await inline(client, uri, 1, 11)  # completions are not affected

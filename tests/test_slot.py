@@ -174,3 +174,12 @@ async def test_the_old_model_serves_while_a_switch_fails() -> None:
     slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
     served = await slot.ready()
     assert served.name == "a.gguf" and slot.state == "error"
+
+
+async def test_an_edit_asks_for_the_configured_model_not_the_old_one() -> None:
+    loader = Loader(down={"b.gguf"})
+    slot = slot_for("edit", "a.gguf", loader)
+    await slot.ready()
+    slot.configure(with_role(slot.settings, "edit", "b.gguf"))
+    with pytest.raises(BackendError, match=r"cannot reach b\.gguf"):
+        await slot.ready(configured=True)
