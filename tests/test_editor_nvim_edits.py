@@ -182,7 +182,10 @@ def vim_tabs(nvim: Any) -> int:
 def test_ctrl_c_while_the_model_writes_changes_nothing(start: Start,
                                                        models: dict[str, Path]) -> None:
     with start(tiny(models["loop"], maxTokens=60000, contextSize=65536)) as nvim:
-        nvim.command(f"LspilotEdit {RENAME}")
+        # :LspilotEditFiles asks which listed buffers to edit (vim.ui.select: inputlist()
+        # here, which reads the keys queued after the command), the current one picked; the
+        # first item goes on.
+        nvim.input(f":LspilotEditFiles {RENAME}<CR>1<CR>")
         shown = wait_for(nvim, "require('lspilot').statusline():match('edit: writing: %d+ tokens')",
                          60)
         assert shown.startswith("edit: writing:")

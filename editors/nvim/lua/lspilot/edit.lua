@@ -110,14 +110,33 @@ local function finished(edit, err, result)
       and (': ' .. result.message) or ''), vim.log.levels.WARN)
     return
   end
-  local preview = require('lspilot.preview')
-  local change, problem = preview.prepare(result.edit, edit.client.offset_encoding)
-  if change == nil then
-    notify(problem, vim.log.levels.ERROR)
-  elseif require('lspilot').config.edit_preview then
-    preview.open(change, edit.instruction, result.message)
+  M.when_normal(function()
+    local preview = require('lspilot.preview')
+    -- Whatever goes wrong here is one message, never a stack trace.
+    local ok, err = pcall(function()
+      local change, problem = preview.prepare(result.edit, edit.client.offset_encoding)
+      if change == nil then
+        notify(problem, vim.log.levels.ERROR)
+      elseif require('lspilot').config.edit_preview then
+        preview.open(change, edit.instruction, result.message)
+      else
+        preview.apply(change, result.message)
+      end
+    end)
+    if not ok then
+      notify('the edit could not be shown: ' .. tostring(err), vim.log.levels.ERROR)
+    end
+  end)
+end
+
+--- Run `fn` once the user is in normal or visual mode: a tab cannot open while the command
+--- line is edited, and text should not change under insert mode's cursor.
+function M.when_normal(fn)
+  local mode = vim.api.nvim_get_mode()
+  if mode.blocking or not mode.mode:match('^[nvV\22]') then
+    vim.defer_fn(function() M.when_normal(fn) end, 100)
   else
-    preview.apply(change, result.message)
+    fn()
   end
 end
 
