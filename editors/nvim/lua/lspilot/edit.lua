@@ -47,9 +47,13 @@ local function cancel_key_on(edit)
   if not key or key == '' then
     return
   end
-  local saved = vim.fn.maparg(key, 'n', false, true)
-  -- A buffer-local mapping of the key wins over ours where it exists; keep only global ones.
-  edit.saved_key = (next(saved) and saved.buffer == 0) and saved or nil
+  -- The user's global mapping of the key comes back afterwards (buffer-local ones are left
+  -- alone, and win over ours in their buffers).
+  for _, map in ipairs(vim.api.nvim_get_keymap('n')) do
+    if vim.keycode(map.lhs) == vim.keycode(key) then
+      edit.saved_key = map
+    end
+  end
   edit.key = key
   vim.keymap.set('n', key, M.cancel, { desc = 'lspilot: cancel the edit' })
 end
