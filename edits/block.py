@@ -21,9 +21,9 @@ from lspilot.context.symbols import Definition, FileSymbols, analyze
 from lspilot.edits.change import changes_or_error, check_complete, file_change
 from lspilot.edits.fences import Fenced, fenced_blocks
 from lspilot.edits.match import reindent
-from lspilot.edits.prompt import listing, user_message
+from lspilot.edits.prompt import line_span, listing, user_message
 from lspilot.edits.task import EditError, EditTask, FileChange, SourceFile
-from lspilot.edits.whole import NON_CODE_TAGS, SIMILAR, named
+from lspilot.edits.whole import NON_CODE_TAGS, SIMILAR, echoed, named
 from lspilot.models.backends.base import Message
 
 SYSTEM = """\
@@ -41,6 +41,15 @@ def greet(name):
     return f"Hello, {name}!"
 ```
 """
+
+INSTRUCTION_WORDS = frozenset("""
+a about add all an and any as at be by call calls change class code convert create data
+delete do each every everywhere extract file files fix for from function get helper in
+into is it its list make method module move name new not of on or parameter put remove
+rename replace return run set should so test tests that the them this to type types up
+update use value when with
+""".split())
+"""Words instructions use for what to do; they name code only when written as code."""
 
 CONTEXT_LINES = 3
 """Most lines from just outside a block that a rewrite may repeat and still be read right."""
@@ -80,15 +89,18 @@ def blocks(task: EditTask) -> list[Block]:
         primary = _selected(task, symbols)
         found[primary.path].append(primary)
         names |= {d.name for d in symbols[primary.path].definitions
-                  if d.start_line <= primary.end_line and d.end_line >= primary.start_line}
-    mentioned = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task.instruction))
+                  if primary.start_line <= d.start_line <= primary.end_line}
+    mentioned = _mentioned(task.instruction)
     names |= {name for s in symbols.values() for name in
               [d.name for d in s.definitions] + [c.name for c in s.calls]} & mentioned
     for source in task.files:
         file_symbols, tree = symbols[source.path], trees[source.path]
         spans = found[source.path]
         for definition in file_symbols.definitions:
-            if definition.name in names:
+            # The selection stands for what it overlaps: a class it starts is not all added.
+            if definition.name in names and not any(
+                    b.start_line <= definition.end_line and definition.start_line <= b.end_line
+                    for b in spans if b.label == "selection"):
                 spans.append(_of(source.path, definition))
         lines = [c.line for c in file_symbols.calls if c.name in names]
         lines += [i.line for i in file_symbols.imports if names & {*i.names, *i.original}]
@@ -97,11 +109,33 @@ def blocks(task: EditTask) -> list[Block]:
             if around is not None:
                 spans.append(_of(source.path, around))
             elif tree is not None:
-                spans.append(_statement(source.path, tree, line, file_symbols, names))
+                spans.append(_statement(source.path, tree, line, file_symbols))
         if not spans:
             last = max(0, source.text.replace("\r\n", "\n").rstrip("\n").count("\n"))
             spans.append(Block(source.path, 0, last, "file"))
     return [block for source in task.files for block in _merged(found[source.path])]
+
+
+def _mentioned(instruction: str) -> set[str]:
+    """The words of an instruction that may name code.
+
+    A word written as code (`parse_date`, `parseDate`, `fetch()`, in backticks, `a.b`)
+    always may; a plain English word that instructions use for what to do ("add a
+    parameter", "use a set") only when written as code, lest every `add` method be
+    rewritten.
+    """
+    coded = set(re.findall(r"`([^`]+)`", instruction))
+    words = set()
+    for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", instruction):
+        word = match.group()
+        as_code = "_" in word or any(c.isdigit() for c in word) or \
+            any(c.isupper() for c in word[1:]) or \
+            instruction[match.end():match.end() + 1] in ("(", ".") or \
+            instruction[match.start() - 1:match.start()] == "." or \
+            any(word in code for code in coded)
+        if as_code or word.lower() not in INSTRUCTION_WORDS:
+            words.add(word)
+    return words
 
 
 def _selected(task: EditTask, symbols: dict[str, FileSymbols]) -> Block:
@@ -137,8 +171,7 @@ def _innermost(definitions: tuple[Definition, ...], line: int) -> Definition | N
     return min(around, key=lambda d: d.end_line - d.start_line, default=None)
 
 
-def _statement(path: str, tree: Tree, line: int, file_symbols: FileSymbols,
-               names: set[str]) -> Block:
+def _statement(path: str, tree: Tree, line: int, file_symbols: FileSymbols) -> Block:
     """The top-level statement on `line` (an import, a call at module level)."""
     for node in tree.root_node.children:
         last = node.end_point.row - (1 if node.end_point.column == 0 and
@@ -174,8 +207,8 @@ class BlockFormat:
         for number, block in enumerate(blocks(task), start=1):
             source = task.file(block.path)
             assert source is not None
-            heading = (f"[{number}] {block.path} lines {block.start_line + 1}-"
-                       f"{block.end_line + 1} ({block.label})")
+            heading = (f"[{number}] {block.path} {line_span(block.start_line, block.end_line)}"
+                       f" ({block.label})")
             pieces.append(listing(block.path, block.text(source), source.language, heading))
         code = "Blocks you may change:\n\n" + "\n".join(pieces) + "\n"
         return [Message("system", SYSTEM), Message("user", user_message(task, code))]
@@ -193,18 +226,25 @@ class BlockFormat:
         created: dict[str, str] = {}
         for fence in fenced:
             index, path, body = _target(fence, given, task)
+            if index is not None and not 0 <= index < len(given):
+                # Small models run on and repeat a block under a new number: harmless.
+                if body.strip() in {text.strip() for text in rewritten.values()}:
+                    continue
+                raise EditError(f"the answer rewrites block [{index + 1}], but the blocks given "
+                                f"were [1] to [{len(given)}]")
             if index is not None:
                 block = given[index]
                 source = task.file(block.path)
                 assert source is not None
                 check_complete(fence, block.text(source), f"block [{index + 1}]")
                 rewritten[index] = body
-            elif path is not None:
+            elif path is not None and not echoed(path, body, task):
                 check_complete(fence, "", path)
                 created[path] = body
         if not rewritten and not created:
             raise EditError("no code block of the answer is one of the numbered blocks")
         changes = []
+        symbols = {f.path: analyze(f.language, f.text) for f in task.files}
         for source in task.files:
             lines = source.text.replace("\r\n", "\n").split("\n")
             mine = sorted((i for i in rewritten if given[i].path == source.path),
@@ -212,7 +252,10 @@ class BlockFormat:
             for index in mine:
                 block = given[index]
                 old = lines[block.start_line:block.end_line + 1]
-                new = _trimmed(rewritten[index].split("\n")[:-1], lines, block)
+                headers = {line.strip() for d in symbols[source.path].definitions
+                           if d.start_line < block.start_line and d.end_line >= block.end_line
+                           for line in lines[d.start_line:d.start_line + 3] if d.name in line}
+                new = _trimmed(rewritten[index].split("\n")[:-1], lines, block, headers)
                 lines[block.start_line:block.end_line + 1] = reindent(new, new, old)
             change = file_change(task, source.path, "\n".join(lines)) if mine else None
             if change is not None:
@@ -234,11 +277,7 @@ def _target(fence: Fenced, given: list[Block],
     number = next((m for line in (fence.info, *fence.before[:2])
                    if (m := _NUMBER.search(line))), None)
     if number is not None:
-        value = int(number.group(1) or number.group(2))
-        if not 1 <= value <= len(given):
-            raise EditError(f"the answer rewrites block [{value}], but the blocks given were "
-                            f"[1] to [{len(given)}]")
-        return value - 1, None, fence.body
+        return int(number.group(1) or number.group(2)) - 1, None, fence.body
     path, body = named(fence, task)
     if path is not None and task.file(path) is None:
         return None, path, body
@@ -262,15 +301,19 @@ def _target(fence: Fenced, given: list[Block],
     return None, None, body
 
 
-def _trimmed(new: list[str], lines: list[str], block: Block) -> list[str]:
+def _trimmed(new: list[str], lines: list[str], block: Block, headers: set[str]) -> list[str]:
     """The rewritten block without lines the model repeated from around it.
 
-    Given a method, a model often writes its class's header line above it (or the lines
-    after it below): lines that equal, up to whitespace, those just outside the block are
-    dropped, as they are still in the file.
+    Given a method, a model often writes its class's header line above it, or the lines
+    just before or after the block: lines that equal those, up to whitespace, are dropped,
+    as they are still in the file.
     """
     def same(a: list[str], b: list[str]) -> bool:
         return [line.strip() for line in a] == [line.strip() for line in b]
+
+    first = lines[block.start_line].strip()
+    while len(new) > 1 and new[0].strip() in headers and new[0].strip() != first:
+        new = new[1:]
 
     before = lines[max(0, block.start_line - CONTEXT_LINES):block.start_line]
     head = next((k for k in range(len(before), 0, -1)

@@ -40,7 +40,8 @@ def is_placeholder(line: str, language_id: str = "", previous: str = "") -> bool
     return bool(re.search(r"\b(?:rest of (?:the )?(?:file|code|class|function|method|module)"
                           r"|(?:existing|unchanged|remaining) (?:code|lines|methods|functions)"
                           r"|(?:is|are|remains?|stays?|left) unchanged"
-                          r"|same as (?:before|above)|omitted for brevity)\b", comment,
+                          r"|same as (?:before|above)|omitted for brevity)\b"
+                          r"|\b(?:unchanged|omitted|for brevity|as before)\W*$", comment,
                           re.IGNORECASE))
 
 

@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from lspilot.edits.style import indent_of, space_unit
 from lspilot.edits.task import EditError
 
-FUZZY_THRESHOLD = 0.8
+FUZZY_THRESHOLD = 0.9
 """Least similarity (difflib ratio, whitespace collapsed) of a fuzzy match."""
 SHOWN_LINES = 8
 """Most lines of the file a "did you mean" message shows."""
@@ -85,12 +85,13 @@ def find(lines: list[str], search: list[str], label: str) -> Match:
     if best is not None:
         start, end = best[1], min(best[2], best[1] + SHOWN_LINES)
         shown = "\n".join(f"{i + 1:>5}| {lines[i]}" for i in range(start, end))
-        closest = f"; did you mean lines {start + 1}-{best[2]} ({best[0]:.0%} alike):\n{shown}"
+        where = f"line {start + 1}" if best[2] == start + 1 else f"lines {start + 1}-{best[2]}"
+        closest = f"; did you mean {where} ({best[0]:.0%} alike):\n{shown}"
     raise EditError(f"{label}: the SEARCH text is not in the file{closest}")
 
 
 def _ambiguous(label: str, spans: list[tuple[int, int]], how: str) -> EditError:
-    places = ", ".join(f"{a + 1}-{b}" for a, b in spans[:5])
+    places = ", ".join(f"{a + 1}" if b == a + 1 else f"{a + 1}-{b}" for a, b in spans[:5])
     return EditError(f"{label}: the SEARCH text matches {len(spans)} places{how} "
                      f"(lines {places}); include more lines to pick one")
 

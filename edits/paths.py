@@ -63,8 +63,8 @@ def resolve(written: str, task: EditTask) -> str:
     """
     name = clean(written)
     paths = [f.path for f in task.files]
-    if name in paths:
-        return name
+    if name in paths or ".." in name.split("/"):
+        return name  # a way out of the workspace is never read as a task file: it is refused
     for fold in (False, True):
         def same(a: str, b: str, fold: bool = fold) -> bool:
             return a.lower() == b.lower() if fold else a == b
@@ -72,9 +72,10 @@ def resolve(written: str, task: EditTask) -> str:
         exact = [p for p in paths if same(p, name)]
         if len(exact) == 1:
             return exact[0]
-        # `a.py` for `pkg/a.py`; `/home/me/project/pkg/a.py` for `pkg/a.py`.
+        # `a.py` for `pkg/a.py`; `/home/me/project/pkg/a.py` or `src/pkg/a.py` (a folder
+        # made up, or copied from the prompt's example) for `pkg/a.py`.
         tails = [p for p in paths if same(p[-len(name) - 1:], "/" + name)
-                 or (name.startswith("/") and same(name[-len(p) - 1:], "/" + p))]
+                 or same(name[-len(p) - 1:], "/" + p)]
         if len(tails) == 1:
             return tails[0]
         if len(tails) > 1:
@@ -90,7 +91,8 @@ def find_path(lines: Iterable[str], task: EditTask) -> str | None:
         if looks_like_path(name):
             return resolve(name, task)
         known = {f.path for f in task.files}
-        words = [clean(w) for w in _TOKEN.findall(line)]
+        # The name nearest the code wins: "Unchanged: b.py. Here is `a.py`:" means a.py.
+        words = [clean(w) for w in reversed(_TOKEN.findall(line))]
         words = [w.rstrip(".") for w in words if w]
         for word in words:
             resolved = resolve(word, task) if looks_like_path(word) else None
@@ -122,7 +124,11 @@ def comment_path(line: str, task: EditTask) -> str | None:
     if match is None:
         return None
     name = clean(match.group(1))
-    return resolve(name, task) if looks_like_path(name) and "." in name else None
+    if not looks_like_path(name):
+        return None
+    resolved = resolve(name, task)
+    # A new file only by a known extension: `# e.g.` names no file.
+    return resolved if task.file(resolved) is not None or _named_file(name) else None
 
 
 def safe_path(path: str) -> str | None:

@@ -20,12 +20,20 @@ def listing(path: str, text: str, language_id: str, heading: str = "") -> str:
     return f"{heading or path}\n{fence(body, tag(language_id))}"
 
 
+def line_span(start: int, end: int) -> str:
+    """`line 5` or `lines 5-7`, 1-based, for 0-based inclusive line numbers."""
+    return f"line {start + 1}" if start == end else f"lines {start + 1}-{end + 1}"
+
+
 def context_part(snippets: tuple[Snippet, ...]) -> str:
     """Read-only code, each piece under its path and lines ("" when there is none)."""
     if not snippets:
         return ""
-    pieces = [listing(s.path, s.text, language_id_for(s.path),
-                      f"{s.path} (lines {s.start_line + 1}-{s.end_line + 1})") for s in snippets]
+    pieces = []
+    for snippet in snippets:
+        end = snippet.start_line + snippet.text.rstrip("\n").count("\n")
+        heading = f"{snippet.path} ({line_span(snippet.start_line, end)})"
+        pieces.append(listing(snippet.path, snippet.text, language_id_for(snippet.path), heading))
     return "Read-only code, for reference:\n\n" + "\n".join(pieces) + "\n"
 
 

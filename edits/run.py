@@ -13,6 +13,7 @@ from lspilot.context.ignore import Exclusions
 from lspilot.edits.formats import FORMATS
 from lspilot.edits.task import EditError, EditFormat, EditTask, FileChange
 from lspilot.edits.validate import validate
+from lspilot.edits.vault import Vault, hidden, revealed
 from lspilot.models.backends.base import (
     Backend,
     BackendError,
@@ -66,12 +67,13 @@ def choose_format(setting: str, task: EditTask, count_tokens: Callable[[str], in
 
 async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, max_tokens: int,
                    root: Path, exclusions: Exclusions | None,
-                   progress: Progress | None = None) -> EditResult:
+                   progress: Progress | None = None, *, redact: bool = True) -> EditResult:
     """Ask the model, read its answer, check every change. A result with `error` set is to
     be applied in no part; a prompt too large raises EditError, a failing model BackendError.
     Cancelling the calling task stops generation."""
     started = time.perf_counter()
-    messages = edit_format.messages(task)
+    shown, vault = hidden(task) if redact else (task, Vault())
+    messages = edit_format.messages(shown)
     prompt_tokens = backend.count_chat_tokens(messages)
     room = backend.context_size - prompt_tokens
     if room < min(max_tokens, 256):
@@ -92,7 +94,7 @@ async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, ma
     try:
         if not reply.strip():
             raise EditError(f"the model ({backend.name}) answered nothing")
-        changes = edit_format.parse(reply, task)
+        changes = revealed(edit_format.parse(reply, shown), vault)
         if not changes:
             raise EditError(f"the model ({backend.name}) changed nothing")
         well_formed = True

@@ -12,6 +12,7 @@ width) is therefore not applied: the file's style wins.
 from __future__ import annotations
 
 from difflib import SequenceMatcher
+from math import gcd
 
 DEFAULT_UNIT = 4
 """Spaces per indentation level assumed when a text shows none."""
@@ -52,10 +53,12 @@ def indent_style(lines: list[str]) -> str | None:
 
 
 def space_unit(lines: list[str]) -> int:
-    """Spaces per indentation level: the smallest space-only indent of two or more."""
+    """Spaces per indentation level: what the space-only indents of two or more share."""
     widths = [len(indent) for line in lines if line.strip()
               and len(indent := indent_of(line)) >= 2 and set(indent) == {" "}]
-    return min(widths, default=DEFAULT_UNIT)
+    unit = gcd(*widths) if widths else DEFAULT_UNIT
+    # Lines all two levels deep share 8: more likely two levels of 4 than one of 8.
+    return unit if unit in (2, 3, 4) else DEFAULT_UNIT
 
 
 def conform(old: str, new: str) -> str:
@@ -70,6 +73,7 @@ def conform(old: str, new: str) -> str:
     eol = line_ending(old)
     old_contents = [content for content, _ in old_lines]
     style = indent_style(old_contents)
+    # Spaces per tab: the model's own unit when it wrote spaces into a tab file.
     tabsize = space_unit(new_lines) if style == "tab" else space_unit(old_contents)
 
     def width(line: str) -> int:

@@ -69,7 +69,8 @@ class FileChange:
     new_text: str
     created: bool = False
     match_stages: tuple[str, ...] = ()
-    """search-replace: how each block was found, in order: "exact", "whitespace" or "fuzzy"."""
+    """search-replace: how each block was found, in order: "exact", "whitespace" or "fuzzy";
+    ("whole",) for a file the reply wrote out whole instead."""
 
 
 class EditFormat(Protocol):

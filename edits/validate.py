@@ -43,6 +43,10 @@ def validate(changes: Sequence[FileChange], task: EditTask, root: Path,
             if os.path.lexists(root / path):
                 raise EditError(f"refused: {path} exists but is not one of the files of this "
                                 "edit (pick it to let the edit change it); nothing was changed")
+            parent = next((p for p in Path(path).parents if os.path.lexists(root / p)), None)
+            if parent is not None and not (root / parent).is_dir():
+                raise EditError(f"refused: {parent.as_posix()} is a file, so {path} cannot be "
+                                "created; nothing was changed")
         elif change.created:
             raise EditError(f"refused: {path} is a file of this edit, not a new one")
         if not task.allow_syntax_errors:

@@ -75,6 +75,8 @@ def rewritten_files(reply: str, task: EditTask) -> dict[str, str]:
             unnamed.append(block)
             continue
         source = task.file(path)
+        if source is None and echoed(path, body, task):
+            continue
         check_complete(block, source.text if source is not None else "", path)
         texts[path] = body
     for block in unnamed:
@@ -86,6 +88,11 @@ def rewritten_files(reply: str, task: EditTask) -> dict[str, str]:
     if not texts:
         raise EditError("no code block of the answer names a file of this edit")
     return texts
+
+
+def echoed(path: str, body: str, task: EditTask) -> bool:
+    """Whether a block only repeats read-only context (small models echo what they read)."""
+    return any(s.path == path and s.text.strip() == body.strip() for s in task.context)
 
 
 def named(block: Fenced, task: EditTask) -> tuple[str | None, str]:

@@ -372,4 +372,5 @@ class Session:
             edit_format = choose_format(settings.format, task, backend.count_tokens,
                                         settings.max_tokens)
             return await run_edit(task, backend, edit_format, settings.max_tokens,
-                                  workspace.root, workspace.exclusions, progress)
+                                  workspace.root, workspace.exclusions, progress,
+                                  redact=self.settings.privacy.redact_secrets)

@@ -98,3 +98,20 @@ def test_outside_a_repository_only_the_named_files_are_read(tmp_path: Path,
 def test_a_missing_file_is_a_clear_error(repo: Path, rename_model: Path) -> None:
     result = edit(repo, RENAME, "nope.py", "--model", str(rename_model))
     assert result.returncode == 1 and "nope.py does not exist" in result.stderr
+
+
+def test_secrets_never_reach_the_prompt_and_stay_in_the_files(tmp_path: Path) -> None:
+    key = "q8Zf3kLx9Vb2Wm7Np4Rt6Yh1Jc5Gd0Sa8Ue3Io2P"
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "config.py").write_text(f'DATABASE_URL = "sqlite://"\nSECRET_KEY = "{key}"\n')
+    git(root, "init", "-q")
+    # The model answers with the placeholder it was shown, as a model keeping the line would.
+    answer = ('config.py\n```python\nDB_URL = "sqlite://"\n'
+              'SECRET_KEY = "<secret-1>"\n```\n')
+    model = build(tmp_path / "keeper.gguf", chat_model(answer))
+    result = edit(root, "rename DATABASE_URL to DB_URL", "config.py", "--apply",
+                  "--show-prompt", "--model", str(model), "--format", "whole")
+    assert result.returncode == 0, result.stderr
+    assert key not in result.stderr and "<secret-1>" in result.stderr
+    assert (root / "config.py").read_text() == f'DB_URL = "sqlite://"\nSECRET_KEY = "{key}"\n'

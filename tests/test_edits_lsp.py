@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient, client_capabilities
 
 from lspilot.lsp.text import apply_change
-from tests.lsp_client import SERVER, SMALL_RUNTIME, command, open_doc, wait_for_state
+from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
 from tests.tiny_gguf import build, chat_model
 
 DATES = '''from datetime import datetime
@@ -119,12 +119,13 @@ class Editor:
 
 
 async def start(client: LanguageClient, root: Path, model: Path, capabilities: str,
-                **edit: Any) -> Editor:
+                autocomplete: Path | None = None, **edit: Any) -> Editor:
     editor = Editor(client, root)
     await client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities(capabilities),
         workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="repo")],
-        initialization_options={"models": {"autocomplete": str(model), "edit": str(model)},
+        initialization_options={"models": {"autocomplete": str(autocomplete or model),
+                                           "edit": str(model)},
                                 "llamaCpp": SMALL_RUNTIME,
                                 "edit": {"contextSize": 2048, "format": "whole", **edit}}))
     await wait_for_state(client, "ready")
@@ -358,3 +359,55 @@ async def test_a_code_action_offers_the_edit_on_a_range(
         text_document=types.TextDocumentIdentifier(dates), range=where,
         context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix])))
     assert not only_fixes
+
+
+async def test_completions_keep_answering_while_an_edit_runs(
+        client: LanguageClient, root: Path, models: dict[str, Path], tiny_model: Path) -> None:
+    await start(client, root, models["loop"], "visual-studio-code", autocomplete=tiny_model,
+                maxTokens=60000, contextSize=65536)
+    request = asyncio.wrap_future(client.protocol.send_request(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
+            command="lspilot.edit", arguments=[{"instruction": RENAME,
+                                                "uris": [(root / "dates.py").as_uri()]}]),
+        msg_id="long-edit"))
+    for _ in range(400):
+        if any(isinstance(r, types.WorkDoneProgressReport) and (r.message or "")
+               .startswith("writing") for rs in client.progress_reports.values() for r in rs):
+            break
+        await asyncio.sleep(0.01)
+    uri = (root / "add.py").as_uri()
+    open_doc(client, uri, "def add(a, b):\n    return \n")
+    completion = await inline(client, uri, 1, 11)
+    assert completion is not None and completion.items[0].insert_text == "a + b"
+    assert not request.done()  # the edit was still being written
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-edit"))
+    with pytest.raises(JsonRpcException):
+        await request
+
+
+@pytest.mark.parametrize("kind", ["server down", "not a model"])
+async def test_an_edit_model_that_cannot_serve_is_one_clear_error(
+        client: LanguageClient, root: Path, tiny_model: Path, kind: str) -> None:
+    from tests.replay_server import free_port
+
+    broken = root / "broken.gguf"
+    broken.write_bytes(b"GGUF but not really")
+    port = free_port()
+    model = "ollama:qwen2.5-coder:1.5b" if kind == "server down" else str(broken)
+    editor = Editor(client, root)
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("neovim@v0.11.0"),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="repo")],
+        initialization_options={"models": {"autocomplete": str(tiny_model), "edit": model},
+                                "servers": {"ollamaUrl": f"http://127.0.0.1:{port}"},
+                                "llamaCpp": SMALL_RUNTIME}))
+    with pytest.raises(JsonRpcException) as raised:
+        await command(client, "lspilot.edit", {"instruction": RENAME,
+                                               "uris": [(root / "dates.py").as_uri()]})
+    assert raised.value.code == -32803
+    assert (str(port) if kind == "server down" else "broken.gguf") in raised.value.message
+    assert editor.received == []
+    uri = (root / "dates.py").as_uri()
+    open_doc(client, uri, "def add(a, b):\n    return \n")
+    completion = await inline(client, uri, 1, 11)  # completions are not affected
+    assert completion is not None and completion.items[0].insert_text == "a + b"
