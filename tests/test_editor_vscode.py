@@ -31,6 +31,8 @@ E2E = EXTENSION / "e2e"
 ARTIFACTS = ROOT / "editors" / "artifacts"
 README = (ROOT / "README.md").read_text()
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
+# Settings of the extension alone, beside `lspilot.server.*` (src/settings.ts: CLIENT_ONLY_KEYS).
+CLIENT_ONLY = {"lspilot.edit.preview"}
 # Regenerates the contributed settings from the server's schema (as for the golden prompts).
 UPDATE = os.environ.get("LSPILOT_UPDATE_GOLDEN") == "1"
 
@@ -80,12 +82,12 @@ def test_contributed_settings_mirror_the_server_schema() -> None:
     package = json.loads(path.read_text())
     properties = package["contributes"]["configuration"]["properties"]
     client_only = {key: prop for key, prop in properties.items()
-                   if key.startswith("lspilot.server.")}
-    assert set(client_only) == {"lspilot.server.path", "lspilot.server.args"}
+                   if key.startswith("lspilot.server.") or key in CLIENT_ONLY}
+    assert set(client_only) == {"lspilot.server.path", "lspilot.server.args", *CLIENT_ONLY}
     expected = {**client_only, **contributed(json_schema())}
     if UPDATE:
         package["contributes"]["configuration"]["properties"] = expected
-        path.write_text(json.dumps(package, indent=2) + "\n")
+        path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n")
         properties = expected
     assert properties == expected, "run with LSPILOT_UPDATE_GOLDEN=1 to update package.json"
 
