@@ -185,8 +185,8 @@ export class Editing {
     }));
   }
 
-  /** Open the edit in the refactor preview (each change needs confirmation); apply what the
-   * user accepts, as one undoable step per file. */
+  /** Open the edit in the refactor preview; apply what the user ticks (changes that need
+   * confirmation start unticked: VS Code's rule), as one undoable step per file. */
   private async previewAndApply(client: LanguageClient, instruction: string, reply: EditReply,
     started: number): Promise<void> {
     if (!reply.edit) {
@@ -216,7 +216,7 @@ export class Editing {
         `${Date.now() - started} ms`);
       this.tell(`lspilot: ${reply.message}`);
     } else if (reply.edit) {
-      this.tell('lspilot: edit discarded; nothing was applied');
+      this.tell('lspilot: nothing was applied (discarded, or no change ticked)');
     } else {
       void vscode.window.showWarningMessage(`lspilot: ${reply.message}`);
     }

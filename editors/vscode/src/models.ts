@@ -15,10 +15,12 @@ export interface ModelChoice {
   id: string;
 }
 
-/** One choice per model; the one active in `role` first and marked. */
+/** One choice per model, once each; the one active in `role` first and marked. */
 export function modelChoices(list: ModelList, role: Role = 'autocomplete'): ModelChoice[] {
   const active = list.active[role];
-  const choices = list.models.map((model) => ({
+  // The same model may be listed once per role it serves.
+  const models = list.models.filter((model, i) => list.models.findIndex((m) => m.id === model.id) === i);
+  const choices = models.map((model) => ({
     label: model.id === active ? `$(check) ${model.id}` : model.id,
     description: model.cached ? 'cached' : 'download on first use',
     detail: model.description,
