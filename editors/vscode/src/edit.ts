@@ -39,6 +39,44 @@ export function codeActionArgument(args: readonly unknown[]): EditArgument | und
   return first as EditArgument;
 }
 
+type ProgressValue =
+  | { kind: 'begin'; title: string; cancellable?: boolean; message?: string; percentage?: number }
+  | { kind: 'report'; message?: string; percentage?: number }
+  | { kind: 'end'; message?: string };
+
+/** Sorts the `$/progress` that arrives while an edit runs: the edit's own (its title, and
+ * cancellable), shown in its notification and nowhere else, and the edit model's load, also
+ * told in the notification. */
+export class EditProgress {
+  private token: string | number | undefined;
+  private loadToken: string | number | undefined;
+
+  constructor(private readonly title: string) {}
+
+  /** Whether the progress is the edit's own, and what to show in its notification. */
+  route(token: string | number, value: ProgressValue): { own: boolean; message?: string } {
+    if (value.kind === 'begin') {
+      if (this.token === undefined && value.cancellable && value.title === this.title) {
+        this.token = token;
+        return { own: true };
+      }
+      if (value.title.endsWith('(edit)')) {
+        this.loadToken = token;
+        return { own: false, message: `loading ${value.title.replace(/^lspilot: /, '')}` };
+      }
+      return { own: false };
+    }
+    if (token === this.token) {
+      return { own: true, message: value.kind === 'report' ? value.message : undefined };
+    }
+    if (token === this.loadToken && value.kind === 'report') {
+      const percent = value.percentage != null ? ` ${value.percentage}%` : '';
+      return { own: false, message: `loading the edit model: ${value.message ?? ''}${percent}` };
+    }
+    return { own: false };
+  }
+}
+
 /** The title the server gives the edit's `$/progress` (its first 60 code points, as Python
  * slices a string), so the client can tell that progress from a model load's. */
 export function progressTitle(instruction: string): string {

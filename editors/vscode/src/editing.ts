@@ -3,22 +3,22 @@
 // does the edit; this file only asks, shows and applies.
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
-import type { WorkDoneProgressBegin, WorkDoneProgressReport, WorkDoneProgressEnd } from 'vscode-languageclient/node';
+import type {
+  WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
 
 import {
-  annotate, EDIT_COMMAND, EditArgument, EditReply, errorText, fileItems, InstructionItem,
-  instructionItems, progressTitle, remember, staleDocuments, wasCancelled,
+  annotate, EDIT_COMMAND, EditArgument, EditProgress, EditReply, errorText, fileItems,
+  InstructionItem, instructionItems, progressTitle, remember, staleDocuments, wasCancelled,
 } from './edit';
 
 const RECENT_KEY = 'lspilot.recentInstructions';
 
 type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
-/** The edit under way: the title its progress begins with, and where to show its reports. */
+/** The edit under way: which progress is its, and where to show it. */
 interface Running {
-  title: string;
-  token?: string | number;
-  loadToken?: string | number;
+  progress: EditProgress;
   report: (message: string) => void;
 }
 
@@ -72,32 +72,13 @@ export class Editing {
     await this.run(argument);
   }
 
-  /** Take the `$/progress` of the edit under way into its notification, with the edit
-   * model's load while it runs; true when the progress is the edit's own (not for the
-   * language client's status bar spinner). */
+  /** Take the `$/progress` of the edit under way into its notification; true when it is
+   * the edit's own (not for the language client's status bar spinner). */
   progress(token: string | number, value: ProgressValue): boolean {
-    const running = this.running;
-    if (!running) return false;
-    if (value.kind === 'begin') {
-      if (running.token === undefined && value.cancellable && value.title === running.title) {
-        running.token = token;
-        return true;
-      }
-      if (value.title.endsWith('(edit)')) {
-        running.loadToken = token;
-        running.report(`loading ${value.title.replace(/^lspilot: /, '')}`);
-      }
-      return false;
-    }
-    if (token === running.token) {
-      if (value.kind === 'report' && value.message) running.report(value.message);
-      return true;
-    }
-    if (token === running.loadToken && value.kind === 'report') {
-      const percent = value.percentage != null ? ` ${value.percentage}%` : '';
-      running.report(`loading the edit model: ${value.message ?? ''}${percent}`);
-    }
-    return false;
+    if (!this.running) return false;
+    const { own, message } = this.running.progress.route(token, value);
+    if (message) this.running.report(message);
+    return own;
   }
 
   private async run(argument: EditArgument): Promise<void> {
@@ -170,7 +151,10 @@ export class Editing {
       title,
       cancellable: true,
     }, async (progress, token) => {
-      this.running = { title, report: (message) => progress.report({ message }) };
+      this.running = {
+        progress: new EditProgress(title),
+        report: (message) => progress.report({ message }),
+      };
       progress.report({ message: 'starting' });
       const cancel = new vscode.CancellationTokenSource();
       const listener = token.onCancellationRequested(() => cancel.cancel());

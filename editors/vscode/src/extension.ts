@@ -76,7 +76,8 @@ async function pollStatus(): Promise<void> {
       if (serverNotifies) break;
       show({
         ...status, state: reply.state, model: reply.model, template: reply.template,
-        editModel: reply.edit?.model ?? status.editModel, editState: reply.edit?.state ?? status.editState,
+        editModel: reply.edit?.model ?? status.editModel,
+        editState: reply.edit?.state ?? status.editState,
       });
       if (reply.state === 'ready' || reply.state === 'error') break;
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -159,7 +160,10 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   void pollStatus();
 }
 
-const MODEL_SETTING: Record<Role, string> = { autocomplete: 'models.autocomplete', edit: 'models.edit' };
+const MODEL_SETTING: Record<Role, string> = {
+  autocomplete: 'models.autocomplete',
+  edit: 'models.edit',
+};
 
 async function selectModel(role: Role): Promise<void> {
   // A model picked from the server's list goes through lspilot.selectModel; a name or path
@@ -173,7 +177,8 @@ async function selectModel(role: Role): Promise<void> {
       label: '$(edit) Other model…', description: 'a catalog name or a .gguf path', id: '',
       alwaysShow: true,
     };
-    const choice = await vscode.window.showQuickPick([...modelChoices(list, role), other], { title });
+    const choices = [...modelChoices(list, role), other];
+    const choice = await vscode.window.showQuickPick(choices, { title });
     if (!choice) return;
     if (choice.id) {
       await execute('lspilot.selectModel', { id: choice.id, role });
@@ -227,7 +232,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     statusItem,
     editItem,
-    vscode.commands.registerCommand('lspilot.editor.selectModel', () => selectModel('autocomplete')),
+    vscode.commands.registerCommand('lspilot.editor.selectModel',
+      () => selectModel('autocomplete')),
     vscode.commands.registerCommand('lspilot.editor.selectEditModel', () => selectModel('edit')),
     vscode.commands.registerCommand('lspilot.editor.edit', () => editing.editSelection()),
     vscode.commands.registerCommand('lspilot.editor.editFiles', () => editing.editFiles()),

@@ -19,7 +19,8 @@ export interface ModelChoice {
 export function modelChoices(list: ModelList, role: Role = 'autocomplete'): ModelChoice[] {
   const active = list.active[role];
   // The same model may be listed once per role it serves.
-  const models = list.models.filter((model, i) => list.models.findIndex((m) => m.id === model.id) === i);
+  const models = list.models.filter((model, i) =>
+    list.models.findIndex((m) => m.id === model.id) === i);
   const choices = models.map((model) => ({
     label: model.id === active ? `$(check) ${model.id}` : model.id,
     description: model.cached ? 'cached' : 'download on first use',

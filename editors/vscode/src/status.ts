@@ -92,7 +92,8 @@ const EDIT_ICONS: Record<string, string> = {
 /** The edit model's status bar text: its name, and its state unless idle or ready. */
 export function editStatusText(status: Status): string {
   const state = status.editState ?? 'idle';
-  const head = `${EDIT_ICONS[state] ?? '$(edit)'} edit: ${modelLabel(status.editModel ?? undefined) || 'none'}`;
+  const model = modelLabel(status.editModel ?? undefined) || 'none';
+  const head = `${EDIT_ICONS[state] ?? '$(edit)'} edit: ${model}`;
   return state === 'idle' || state === 'ready' ? head : `${head} · ${state}`;
 }
 

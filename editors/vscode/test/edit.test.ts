@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { WorkspaceEdit } from 'vscode-languageserver-protocol';
 
 import {
-  annotate, ANNOTATION_ID, codeActionArgument, errorText, fileItems, instructionItems,
+  annotate, ANNOTATION_ID, codeActionArgument, EditProgress, errorText, fileItems, instructionItems,
   progressTitle, remember, staleDocuments, wasCancelled,
 } from '../src/edit';
 
@@ -103,4 +103,21 @@ test('errors read as one line from the server, never a stack', () => {
   assert.equal(wasCancelled({ code: -32800, message: 'cancelled' }), true);
   assert.equal(wasCancelled(failed), false);
   assert.equal(wasCancelled(undefined), false);
+});
+
+test('the edit\'s own progress is taken, the edit model\'s load told, the rest left alone', () => {
+  const progress = new EditProgress('lspilot: rename it');
+  // Another progress with the same title that cannot be cancelled is not the edit's.
+  assert.deepEqual(progress.route('x', { kind: 'begin', title: 'lspilot: rename it' }), { own: false });
+  assert.deepEqual(progress.route('e', { kind: 'begin', title: 'lspilot: rename it', cancellable: true }), { own: true });
+  assert.deepEqual(progress.route('e', { kind: 'report', message: 'writing: 12 tokens' }),
+    { own: true, message: 'writing: 12 tokens' });
+  assert.deepEqual(progress.route('m', { kind: 'begin', title: 'lspilot: qwen2.5-coder:1.5b (edit)' }),
+    { own: false, message: 'loading qwen2.5-coder:1.5b (edit)' });
+  assert.deepEqual(progress.route('m', { kind: 'report', message: 'loading', percentage: 40 }),
+    { own: false, message: 'loading the edit model: loading 40%' });
+  assert.deepEqual(progress.route('c', { kind: 'report', message: 'completion model' }), { own: false });
+  assert.deepEqual(progress.route('e', { kind: 'end', message: 'ready to preview' }), { own: true, message: undefined });
+  // A second edit's progress (another token) is not taken for this one.
+  assert.deepEqual(progress.route('f', { kind: 'begin', title: 'lspilot: rename it', cancellable: true }), { own: false });
 });
