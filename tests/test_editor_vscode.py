@@ -396,7 +396,8 @@ def test_an_edit_with_the_real_1_5b_model_in_vscode(
                              keybindings) as session:
         seen = drive("edit.mjs", session, tmp_path, timeoutMs=300_000,
                      workspace=str(session["workspace"]), files=list(files),
-                     instruction=RENAME, previewShot="vscode-edit-preview.png", steps=["realPreviewApply"])
+                     instruction=RENAME, previewShot="vscode-edit-preview.png",
+                     steps=["realPreviewApply"])
     step = seen["steps"]["realPreviewApply"]
     cold, warm = step["cold"], step["warm"]
     with capsys.disabled():  # the figures belong in the CI log, not only under -s
