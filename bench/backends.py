@@ -30,6 +30,8 @@ import httpx
 
 from bench.latency import cursors
 from bench.stats import compare
+from lspilot.completion.cursor import cursor_at
+from lspilot.context.window import fit_window
 from lspilot.models.backends.base import (
     Backend,
     EmbeddedConfig,
@@ -38,8 +40,6 @@ from lspilot.models.backends.base import (
     OpenAIConfig,
     make_backend,
 )
-from lspilot.completion.cursor import cursor_at
-from lspilot.context.window import fit_window
 from lspilot.models.store import ModelStore
 from lspilot.settings import ServersSettings, Settings
 from lspilot.templates import Prompt, render

@@ -29,13 +29,13 @@ from typing import Any
 
 from bench.stats import percentile
 from bench.workspace import make_workspace
-from lspilot.models.backends.base import EmbeddedConfig
-from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.completion.cursor import cursor_at
 from lspilot.context.languages import language_id_for
 from lspilot.context.window import fit_window
 from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents
+from lspilot.models.backends.base import EmbeddedConfig
+from lspilot.models.backends.llama_cpp import LlamaCppBackend
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings
 

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import EmbeddedConfig, GenerationParams, GenerationStats
 from lspilot.models.backends.llama_cpp import LlamaCppBackend
-from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings
 from lspilot.templates import render

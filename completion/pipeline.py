@@ -10,12 +10,12 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.completion.cursor import cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
 from lspilot.context.gather import ContextProvider, Gathered
 from lspilot.context.snippet import Snippet
 from lspilot.context.window import Window, fit_window
+from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.settings import CompletionSettings
 from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 

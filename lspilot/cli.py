@@ -52,6 +52,10 @@ class ProgressBar:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lspilot` console script."""
+    # llama.cpp's OpenMP threads spin between tokens by default; beside an editor, a compiler
+    # or a second model that burns the cores they share. Read by libgomp when llama_cpp
+    # loads, so it is set here, at the process's edge, before anything imports it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=getattr(args, "log_level", "warning").upper(),
@@ -127,6 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         root = logging.getLogger()
         root.handlers[:] = [handler]
     server = create_server(ModelStore.from_env(), forced_model=args.model)
+    server.on_log_level = lambda level: logging.getLogger("lspilot").setLevel(level.upper())
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -178,11 +183,12 @@ def cursor_offset(text: str, line: int, column: int) -> int:
 def _complete(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from lspilot.models.backends.base import BackendError, make_backend
     from lspilot.completion.explain import describe, explanation
     from lspilot.completion.pipeline import CompletionRequest, complete
     from lspilot.context.languages import language_id_for
-    from lspilot.models.roles import RoleFile, backend_config
+    from lspilot.models.backends.base import BackendError
+    from lspilot.models.roles import RoleFile
+    from lspilot.models.slot import store_loader
     from lspilot.settings import Settings
 
     try:
@@ -199,8 +205,7 @@ def _complete(args: argparse.Namespace) -> int:
             settings.completion, max_tokens=args.max_tokens))
     name = args.model or settings.models.autocomplete
     try:
-        backend = make_backend(backend_config(name, settings.llama_cpp, settings.servers, store,
-                                              ProgressBar()))
+        backend = store_loader(store)(name, settings, ProgressBar())
     except BackendError as exc:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 1
@@ -272,17 +277,15 @@ def _models_list(args: argparse.Namespace) -> int:
 
 def _models_use(args: argparse.Namespace) -> int:
     """Fetch the model, check it fits and loads (or that its server serves it), then keep it."""
-    from lspilot.models.backends.base import BackendError, make_backend
-    from lspilot.models.roles import RoleFile, backend_config
+    from lspilot.models.backends.base import BackendError
+    from lspilot.models.roles import RoleFile
+    from lspilot.models.slot import store_loader
     from lspilot.settings import Settings
 
     store = ModelStore.from_env()
-    settings = Settings()
-    config = backend_config(args.model, settings.llama_cpp, settings.servers, store,
-                            ProgressBar())
     print(f"loading {args.model} ...", file=sys.stderr)
     try:
-        backend = make_backend(config)
+        backend = store_loader(store)(args.model, Settings(), ProgressBar())
     except BackendError as exc:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 1

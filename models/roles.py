@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from lspilot.models import memory
 from lspilot.models.backends.base import (
     BackendConfig,
     EmbeddedConfig,
@@ -24,7 +25,6 @@ from lspilot.models.backends.base import (
     OllamaConfig,
     OpenAIConfig,
 )
-from lspilot.models import memory
 from lspilot.models.store import ModelError, ModelStore, Progress
 from lspilot.settings import LlamaCppSettings, ServersSettings, Settings
 

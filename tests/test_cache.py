@@ -38,3 +38,23 @@ def test_empty_completions_are_not_stored() -> None:
     cache = CompletionCache()
     cache.store(Shown("u", "p", "", ""))
     assert cache.lookup("u", "p", "") is None
+
+
+def test_closing_a_document_forgets_its_completions() -> None:
+    cache = CompletionCache()
+    cache.store(SHOWN)
+    cache.store(Shown("file:///b.py", "x = ", "", "1"))
+    cache.forget(SHOWN.uri)
+    assert cache.lookup(SHOWN.uri, SHOWN.prefix, "\n") is None
+    assert cache.lookup("file:///b.py", "x = ", "") == "1"
+
+
+def test_an_entry_does_not_keep_the_document_text() -> None:
+    import sys
+
+    cache = CompletionCache()
+    big = "x" * 5_000_000
+    cache.store(Shown("u", big, big, "done"))
+    entry = next(iter(cache._entries.values()))
+    assert sum(sys.getsizeof(v) for v in vars(entry).values()) < 2_000
+    assert cache.lookup("u", big + "d", big) == "one"

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from pathlib import Path
 
 import pytest
 
-from lspilot.models.backends.base import BackendConfig, GenerationParams, GenerationStats
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import CompletionRequest
-from lspilot.models.store import ModelStore
+from lspilot.models.backends.base import GenerationParams, GenerationStats
+from lspilot.models.slot import ModelSlot
 from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt
 
@@ -61,27 +60,27 @@ class GatedBackend:
 
 
 class Quiet:
-    def loading(self, model: str, done: int, total: int, message: str) -> None:
+    def loading(self, role: str, model: str, done: int, total: int, message: str) -> None:
         pass
 
-    def loaded(self, model: str, template: str) -> None:
+    def loaded(self, role: str, model: str, template: str) -> None:
         pass
 
-    def failed(self, model: str, error: str) -> None:
+    def failed(self, role: str, model: str, error: str) -> None:
         pass
 
 
-async def engine_with(backend: GatedBackend, tiny_model: Path, tmp_path: Path) -> Engine:
-    settings, errors = parse_settings({"models": {"autocomplete": str(tiny_model)},
+async def engine_with(backend: GatedBackend) -> Engine:
+    settings, errors = parse_settings({"models": {"autocomplete": "gated"},
                                        "completion": {"debounceMs": 0}}, Settings())
     assert not errors
 
-    def loader(config: BackendConfig) -> GatedBackend:
+    def load(*args: object) -> GatedBackend:
         return backend
 
-    engine = Engine(settings, ModelStore(tmp_path), Quiet(), loader)  # type: ignore[arg-type]
-    await engine.start_loading()
-    return engine
+    slot = ModelSlot("autocomplete", settings, load, Quiet())  # type: ignore[arg-type]
+    await slot.start_loading()
+    return Engine(slot, settings)
 
 
 TEXT = "total = \n"
@@ -96,13 +95,12 @@ async def until(condition: object) -> None:
     raise AssertionError("condition not reached")
 
 
-async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache(
-        tiny_model: Path, tmp_path: Path) -> None:
+async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache() -> None:
     backend = GatedBackend(["price", " * ", "count"])
-    engine = await engine_with(backend, tiny_model, tmp_path)
+    engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # the first token: the job is generating
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
     typed = TEXT[:AT] + "pr" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
     await until(lambda: first.done())
@@ -112,13 +110,12 @@ async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache(
     completion = await second
     assert completion.cached and completion.text == "ice * count"
     assert (backend.started, backend.stopped) == (1, 0)
-    assert engine.counters.joined == 1 and engine.counters.cache_hits == 1
+    assert engine.meter.counters.joined == 1 and engine.meter.counters.cache_hits == 1
 
 
-async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded(
-        tiny_model: Path, tmp_path: Path) -> None:
+async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded() -> None:
     backend = GatedBackend(["price"])
-    engine = await engine_with(backend, tiny_model, tmp_path)
+    engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     await until(lambda: backend.started == 1)
     typed = TEXT[:AT] + "p" + TEXT[AT:]
@@ -127,7 +124,7 @@ async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded(
     assert first.cancelled() and backend.stopped == 1
     backend.release.put_nowait(None)
     assert (await second).text == "price"
-    assert engine.counters.joined == 0
+    assert engine.meter.counters.joined == 0
 
 
 @pytest.mark.parametrize("elsewhere", [
@@ -136,48 +133,46 @@ async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded(
     ("toal = \n", AT - 1),            # deleted a character before the cursor
 ])
 async def test_a_generating_job_is_stopped_when_the_user_did_not_type_on(
-        tiny_model: Path, tmp_path: Path, elsewhere: tuple[str, int]) -> None:
+        elsewhere: tuple[str, int]) -> None:
     backend = GatedBackend(["price", "x"])
-    engine = await engine_with(backend, tiny_model, tmp_path)
+    engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
     second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
     await until(lambda: backend.stopped == 1)
-    assert first.cancelled() and engine.counters.joined == 0
+    assert first.cancelled() and engine.meter.counters.joined == 0
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
     await second
 
 
-async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache(
-        tiny_model: Path, tmp_path: Path) -> None:
+async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache() -> None:
     backend = GatedBackend(["price", " * 2"])
-    engine = await engine_with(backend, tiny_model, tmp_path)
+    engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
     first.cancel()  # $/cancelRequest from the client
     backend.release.put_nowait(None)
-    await until(lambda: not engine._jobs)
+    await until(lambda: engine.scheduler.job("u") is None)
     assert backend.stopped == 0
     hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
     assert hit.cached and hit.text == "ce * 2"
 
 
-async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_typed(
-        tiny_model: Path, tmp_path: Path) -> None:
+async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_typed() -> None:
     backend = GatedBackend(["pri", "ce", " * 2"])
-    engine = await engine_with(backend, tiny_model, tmp_path)
+    engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # "pri"
-    await until(lambda: engine._jobs and engine._jobs["u"].generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
     typed = TEXT[:AT] + "prize" + TEXT[AT:]  # agrees with "pri", then not with "ce"
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 5)))
     await until(lambda: first.done())
     backend.release.put_nowait(None)  # "ce": the model now says "price"
     await until(lambda: backend.stopped == 1)
-    assert engine.counters.joined == 1 and engine.counters.joins_abandoned == 1
+    assert engine.meter.counters.joined == 1 and engine.meter.counters.joins_abandoned == 1
     for _ in range(3):
         backend.release.put_nowait(None)
     await second  # answered by a new job of its own

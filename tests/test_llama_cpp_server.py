@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
@@ -17,7 +18,6 @@ from lspilot.models.backends.base import (
     make_backend,
 )
 from lspilot.models.backends.http_openai import OpenAIBackend
-from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, ServersSettings
 from lspilot.templates import render
 from tests.conftest import at_cursor

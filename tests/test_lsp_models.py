@@ -22,7 +22,7 @@ from tests.tiny_gguf import TinyModel, build
 
 URI = "file:///work/x.py"
 STATUS_KEYS = {"state", "model", "backend", "template", "latencyMs", "tokensPerSecond",
-               "message"}
+               "message", "editModel", "editState"}
 
 
 def collect_status(client: LanguageClient) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
@@ -19,7 +20,6 @@ from lspilot.models.backends.base import (
     make_backend,
 )
 from lspilot.models.backends.http_llama_server import infill_parts
-from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.settings import CompletionSettings, ServersSettings
 from lspilot.templates import TEMPLATES, Prompt, Special, render
 from tests.conftest import at_cursor

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from lspilot.models import memory
 from lspilot.models.backends.base import EmbeddedConfig, OllamaConfig
 from lspilot.models.backends.http_client import estimate_tokens
-from lspilot.models import memory
 from lspilot.models.listing import list_models
 from lspilot.models.roles import (
     ModelRef,

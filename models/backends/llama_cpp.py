@@ -21,10 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-# llama.cpp's OpenMP threads spin between tokens by default; beside an editor, a compiler
-# or a second model that burns the cores they share. Read by libgomp when llama_cpp loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import llama_cpp
 
 from lspilot.models.backends.base import (

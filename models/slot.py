@@ -1,0 +1,206 @@
+"""A model slot per role: the model serving `autocomplete` or `edit`, loaded and switched in
+the background while the old one serves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lspilot.models.backends.base import Backend, BackendError, make_backend
+from lspilot.models.roles import Role, backend_config, parse_model_id
+from lspilot.models.store import ModelError, ModelStore, Progress
+from lspilot.settings import LlamaCppSettings, ServersSettings, Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0
+"""How often a server that could not be reached is tried again, when a request needs it."""
+
+Load = Callable[[str, Settings, Progress], Backend]
+"""Make a model id ready to serve (fetch, check memory, load or connect). Blocking: the slot
+runs it off the event loop."""
+
+Clock = Callable[[], float]
+
+
+class SlotEvents(Protocol):
+    """What a slot tells its front end (the LSP server or the CLI)."""
+
+    def loading(self, role: Role, model: str, done: int, total: int, message: str) -> None:
+        """Progress of fetching or loading a model (`total` 0 when unknown)."""
+
+    def loaded(self, role: Role, model: str, template: str) -> None:
+        """A model is ready to serve."""
+
+    def failed(self, role: Role, model: str, error: str) -> None:
+        """A model could not be made ready; `error` is for the user."""
+
+
+def store_loader(store: ModelStore) -> Load:
+    """The real loader: resolve through the model cache, check memory, build the backend."""
+
+    def load(model_id: str, settings: Settings, progress: Progress) -> Backend:
+        config = backend_config(model_id, settings.llama_cpp, settings.servers, store, progress)
+        return make_backend(config)
+
+    return load
+
+
+def model_of(settings: Settings, role: Role) -> str:
+    """The model id that `settings` give `role`."""
+    return settings.models.autocomplete if role == "autocomplete" else settings.models.edit
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a slot's model is loaded from; a settings change that alters it reloads."""
+
+    model: str
+    llama_cpp: LlamaCppSettings | None
+    servers: ServersSettings | None
+
+    @classmethod
+    def of(cls, settings: Settings, role: Role) -> Target:
+        """The role's target; only the settings of its own kind of backend count."""
+        model = model_of(settings, role)
+        try:
+            embedded = parse_model_id(model).backend == "embedded"
+        except ModelError:
+            embedded = False
+        return cls(model, settings.llama_cpp if embedded else None,
+                   None if embedded else settings.servers)
+
+
+class ModelSlot:
+    """Owns one role's backend: loads it in the background, switches without a gap, retries a
+    server that was down, and releases the old model once the new one serves."""
+
+    def __init__(self, role: Role, settings: Settings, load: Load, events: SlotEvents, *,
+                 clock: Clock = time.monotonic, retry_seconds: float = RETRY_SECONDS) -> None:
+        self.role = role
+        self.settings = settings
+        self._load_model = load
+        self._events = events
+        self._clock = clock
+        self._retry_seconds = retry_seconds
+        self._backend: Backend | None = None
+        self._target: Target | None = None
+        """What the last load was started for (None: never asked to load)."""
+        self._settled: Target | None = None
+        """What the last finished load was for (before the events about it are sent)."""
+        self._loading: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._error: str | None = None
+        self._attempted = 0.0
+        self.switched: list[Callable[[], None]] = []
+        """Called when another model starts serving (what the old one said is stale)."""
+
+    @property
+    def model(self) -> str:
+        """The configured model id."""
+        return model_of(self.settings, self.role)
+
+    @property
+    def state(self) -> str:
+        """`loading`, `ready`, `error` or `idle` (never asked to load)."""
+        if (self._loading is not None and not self._loading.done()
+                and self._settled != self._target):
+            return "loading"
+        if self._error is not None:
+            return "error"
+        return "ready" if self._backend is not None else "idle"
+
+    @property
+    def error(self) -> str | None:
+        """Why the configured model is not serving, if it failed."""
+        return self._error
+
+    @property
+    def backend(self) -> Backend | None:
+        """The model now serving, if any."""
+        return self._backend
+
+    def configure(self, settings: Settings, *, load: bool = True) -> None:
+        """Take new settings; reload when they change this role's model and it was loaded
+        before (a slot never asked to load stays lazy)."""
+        self.settings = settings
+        if load and self._target is not None and Target.of(settings, self.role) != self._target:
+            self.start_loading()
+
+    def start_loading(self) -> asyncio.Task[None]:
+        """Load the configured model in the background (the old one serves meanwhile)."""
+        target = Target.of(self.settings, self.role)
+        self._target = target
+        self._attempted = self._clock()
+        self._loading = asyncio.get_running_loop().create_task(self._load(target))
+        return self._loading
+
+    async def _load(self, target: Target) -> None:
+        # Loads run one at a time (a thread cannot be cancelled); a load superseded before
+        # it starts is skipped, and a finished one serves until the newer one is ready.
+        async with self._lock:
+            if target == self._target:
+                await self._load_now(target)
+
+    async def _load_now(self, target: Target) -> None:
+        loop = asyncio.get_running_loop()
+        name, role = target.model, self.role
+
+        def progress(done: int, total: int, message: str) -> None:
+            loop.call_soon_threadsafe(self._events.loading, role, name, done, total, message)
+
+        if not name:
+            self._fail(target, f"no model is configured for {role}")
+            return
+        try:
+            self._events.loading(role, name, 0, 0, f"preparing {name}")
+            backend = await asyncio.to_thread(self._load_model, name, self.settings, progress)
+        except (ModelError, BackendError) as exc:
+            self._fail(target, str(exc))
+            return
+        old, self._backend, self._error = self._backend, backend, None
+        self._settled = target
+        for listener in self.switched:
+            listener()
+        self._events.loaded(role, name, backend.template.family)
+        if old is not None:
+            await old.aclose()
+
+    def _fail(self, target: Target, error: str) -> None:
+        self._settled = target
+        self._error = f"{target.model}: {error}"
+        log.error("%s model %s failed: %s", self.role, target.model, error)
+        self._events.failed(self.role, target.model, error)
+
+    async def ready(self) -> Backend:
+        """The backend, loading it first if needed; raises BackendError when none serves."""
+        unloaded = self._target != Target.of(self.settings, self.role) and not self._busy()
+        if unloaded or self._should_retry():
+            self.start_loading()
+        if self._loading is not None and not self._loading.done():
+            await asyncio.shield(self._loading)
+        if self._backend is None:
+            raise BackendError(self._error or f"no {self.role} model is loaded")
+        return self._backend
+
+    def _busy(self) -> bool:
+        return self._loading is not None and not self._loading.done()
+
+    def _should_retry(self) -> bool:
+        # A server that was down when we connected may be back: try again now and then.
+        target = self._target
+        return (self._error is not None and target is not None and target.servers is not None
+                and not self._busy()
+                and self._clock() - self._attempted >= self._retry_seconds)
+
+    async def aclose(self) -> None:
+        """Stop loading and release the model."""
+        if self._loading is not None:
+            self._loading.cancel()
+        if self._backend is not None:
+            await self._backend.aclose()
+            self._backend = None

@@ -1,0 +1,176 @@
+"""A model slot per role: lazy and eager loading, switching, failures, retrying a server.
+
+The loader here is a plain function the test controls (a slot takes its loader as an
+argument), so these tests need no model file; loading real GGUFs through a slot is covered
+end to end in tests/test_lsp_models.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from lspilot.models.backends.base import BackendError
+from lspilot.models.roles import with_role
+from lspilot.models.slot import ModelSlot, Target
+from lspilot.settings import Settings
+from lspilot.templates import TEMPLATES
+
+
+@dataclass
+class Named:
+    """A backend that is only a name (enough for a slot, which never generates)."""
+
+    name: str
+    closed: bool = False
+    template = TEMPLATES[0]
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class Events:
+    seen: list[tuple[str, ...]] = field(default_factory=list)
+
+    def loading(self, role: str, model: str, done: int, total: int, message: str) -> None:
+        self.seen.append(("loading", role, model))
+
+    def loaded(self, role: str, model: str, template: str) -> None:
+        self.seen.append(("loaded", role, model))
+
+    def failed(self, role: str, model: str, error: str) -> None:
+        self.seen.append(("failed", role, model, error))
+
+
+@dataclass
+class Loader:
+    """Loads any name but those in `down`; counts calls."""
+
+    down: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, model: str, settings: Settings, progress: Any) -> Named:
+        self.calls.append(model)
+        if model in self.down:
+            raise BackendError(f"cannot reach {model}")
+        return Named(model)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def slot_for(role: str, model: str, loader: Loader, events: Events | None = None,
+             clock: Clock | None = None) -> ModelSlot:
+    settings = with_role(Settings(), role, model)  # type: ignore[arg-type]
+    return ModelSlot(role, settings, loader, events or Events(),  # type: ignore[arg-type]
+                     clock=clock or Clock(), retry_seconds=5.0)
+
+
+async def test_a_slot_loads_on_first_use_and_serves_from_then_on() -> None:
+    loader, events = Loader(), Events()
+    slot = slot_for("edit", "ollama:m", loader, events)
+    assert slot.state == "idle" and loader.calls == []
+    backend = await slot.ready()
+    assert backend.name == "ollama:m" and slot.state == "ready"
+    assert await slot.ready() is backend and loader.calls == ["ollama:m"]
+    assert events.seen == [("loading", "edit", "ollama:m"), ("loaded", "edit", "ollama:m")]
+
+
+async def test_a_new_model_serves_once_loaded_and_the_old_one_is_released() -> None:
+    loader = Loader()
+    slot = slot_for("autocomplete", "a.gguf", loader)
+    switched: list[str] = []
+    slot.switched.append(lambda: switched.append(slot.backend.name))  # type: ignore[union-attr]
+    old = await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    assert slot.state == "loading"
+    new = await slot.ready()
+    assert (old.name, new.name) == ("a.gguf", "b.gguf")
+    assert old.closed and not new.closed  # type: ignore[attr-defined]
+    assert switched == ["a.gguf", "b.gguf"]
+
+
+async def test_a_slot_never_loaded_stays_lazy_when_settings_change() -> None:
+    loader = Loader()
+    slot = slot_for("edit", "a.gguf", loader)
+    slot.configure(with_role(slot.settings, "edit", "b.gguf"))
+    await asyncio.sleep(0)
+    assert loader.calls == [] and slot.state == "idle"
+    assert (await slot.ready()).name == "b.gguf"
+
+
+async def test_settings_of_the_other_kind_of_backend_do_not_reload() -> None:
+    settings = with_role(Settings(), "autocomplete", "a.gguf")
+    other = with_role(Settings(), "autocomplete", "a.gguf")
+    assert Target.of(settings, "autocomplete") == Target.of(other, "autocomplete")
+    import dataclasses
+
+    servers = dataclasses.replace(settings, servers=dataclasses.replace(
+        settings.servers, ollama_url="http://elsewhere"))
+    assert Target.of(servers, "autocomplete") == Target.of(settings, "autocomplete")
+    assert Target.of(with_role(servers, "autocomplete", "ollama:m"), "autocomplete") != \
+        Target.of(with_role(settings, "autocomplete", "ollama:m"), "autocomplete")
+
+
+async def test_a_failed_load_is_reported_once_and_raises_for_requests() -> None:
+    loader, events = Loader(down={"ollama:m"}), Events()
+    clock = Clock()
+    slot = slot_for("autocomplete", "ollama:m", loader, events, clock)
+    with pytest.raises(BackendError, match="cannot reach ollama:m"):
+        await slot.ready()
+    assert slot.state == "error" and slot.error == "ollama:m: cannot reach ollama:m"
+    with pytest.raises(BackendError):
+        await slot.ready()  # within the retry pause: no new attempt
+    assert loader.calls == ["ollama:m"]
+    assert [e[0] for e in events.seen] == ["loading", "failed"]
+
+
+async def test_a_server_that_was_down_is_tried_again_after_the_pause() -> None:
+    loader, clock = Loader(down={"ollama:m"}), Clock()
+    slot = slot_for("autocomplete", "ollama:m", loader, clock=clock)
+    with pytest.raises(BackendError):
+        await slot.ready()
+    loader.down.clear()
+    clock.now += 4.9
+    with pytest.raises(BackendError):
+        await slot.ready()
+    clock.now += 0.2
+    assert (await slot.ready()).name == "ollama:m"
+    assert loader.calls == ["ollama:m", "ollama:m"] and slot.state == "ready"
+
+
+async def test_a_broken_local_model_is_not_retried() -> None:
+    loader, clock = Loader(down={"bad.gguf"}), Clock()
+    slot = slot_for("autocomplete", "bad.gguf", loader, clock=clock)
+    with pytest.raises(BackendError):
+        await slot.ready()
+    clock.now += 60
+    with pytest.raises(BackendError):
+        await slot.ready()
+    assert loader.calls == ["bad.gguf"]
+
+
+async def test_an_empty_model_id_is_an_error_not_a_load() -> None:
+    loader = Loader()
+    slot = slot_for("edit", "", loader)
+    with pytest.raises(BackendError, match="no model is configured for edit"):
+        await slot.ready()
+    assert loader.calls == []
+
+
+async def test_the_old_model_serves_while_a_switch_fails() -> None:
+    loader = Loader(down={"b.gguf"})
+    slot = slot_for("autocomplete", "a.gguf", loader)
+    await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    served = await slot.ready()
+    assert served.name == "a.gguf" and slot.state == "error"
