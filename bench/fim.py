@@ -967,8 +967,15 @@ def evaluate(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
     completion = parsed.completion
     print(f"{len(cursors)} cursors; bare model ...", flush=True)
     bare = Bare(model, completion, parsed.llama_cpp.context_size, parsed.llama_cpp.threads)
+    bare_answers = []
     try:
-        bare_answers = [bare.complete(cursor) for cursor in cursors]
+        for cursor in cursors:
+            bare_answers.append(bare.complete(cursor))
+            found = score(bare_answers[-1].text, cursor.expected, cursor.kind)
+            print(f"  {'bare':9} {cursor.key:60} "
+                  f"{'exact' if found.exact else f'{found.similarity:.2f} '} "
+                  f"{bare_answers[-1].latency_ms:6.0f} ms "
+                  f"{shown_part(bare_answers[-1].text, cursor.kind)[:50]!r}", flush=True)
     finally:
         bare.close()
     answers = run_pipeline(cursors, roots, model, triggers, settings)
