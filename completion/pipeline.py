@@ -10,7 +10,7 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from lspilot.completion.cursor import cursor_at
+from lspilot.completion.cursor import CursorContext, cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
 from lspilot.context.gather import ContextProvider, Gathered
 from lspilot.context.snippet import Snippet
@@ -20,6 +20,9 @@ from lspilot.settings import CompletionSettings
 from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 
 Trigger = Literal["automatic", "invoked"]
+
+MIN_SPARE_TOKENS = 16
+"""Context budget left unused that is worth widening the file's window for."""
 
 WHOLE_FILE_CHECK_CHARS = 200_000
 """Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
@@ -93,6 +96,17 @@ async def complete(request: CompletionRequest, backend: Backend,
                                   request.offset, window, context_tokens, backend.count_tokens)
         prompt, gathered = _repo_prompt(template, window, gathered, request.language_id, total,
                                         backend)
+        spare = total - backend.count_prompt_tokens(prompt)
+        if spare >= MIN_SPARE_TOKENS:
+            # What the context left unused goes back to the file: the bare model given the
+            # whole budget sees that much more of it, and completes better (bench/fim). The
+            # window stays put while the context does, so the KV cache keeps its tokens.
+            wider = budget + spare
+            window = fit_window(cursor.prefix, cursor.suffix, wider,
+                                suffix_share(settings, request.trigger, wider),
+                                backend.count_tokens, anchor)
+            prompt, gathered = _repo_prompt(template, window, _outside(gathered, window, cursor),
+                                            request.language_id, total, backend)
     else:
         prompt = render(template, window.prefix, window.suffix)
     stats = stats if stats is not None else GenerationStats()
@@ -116,6 +130,15 @@ async def complete(request: CompletionRequest, backend: Backend,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
                       window_start=window.start_line, context=gathered)
+
+
+def _outside(gathered: Gathered, window: Window, cursor: CursorContext) -> Gathered:
+    """The snippets without those of the cursor's own file that the window now shows."""
+    line = cursor.prefix.count("\n")
+    first, last = line - window.prefix.count("\n"), line + window.suffix.count("\n")
+    kept = tuple(s for s in gathered.snippets
+                 if s.path != gathered.path or s.end_line < first or s.start_line > last)
+    return dataclasses.replace(gathered, snippets=kept)
 
 
 def suffix_share(settings: CompletionSettings, trigger: Trigger, budget: int) -> float:
