@@ -57,7 +57,8 @@ def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: i
     complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
     if len(lines) - 1 >= max_lines:
         return True
-    if inserts_lines(cursor) and len(lines) > 1 and _repeats_suffix(lines[0], cursor):
+    if inserts_lines(cursor) and len(lines) > 1 and \
+            _repeats_suffix(cursor.line_prefix + lines[0], cursor):
         return True
     return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor)
                for line in complete)
@@ -131,10 +132,20 @@ def _only_closers(line: str) -> bool:
 
 
 def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
-    """True when `line` is the next line of text after the cursor, written again."""
+    """True when `line` is the next line of text after the cursor, written again.
+
+    Closing brackets alone must also stand at the same depth: the `}` of a block the
+    completion opened is not the `}` a level out that follows the cursor.
+    """
     rest = cursor.suffix.split("\n")
-    following = [s.strip() for s in (rest if inserts_lines(cursor) else rest[1:]) if s.strip()]
-    return bool(following) and line.strip() == following[0]
+    following = [s for s in (rest if inserts_lines(cursor) else rest[1:]) if s.strip()]
+    if not following or line.strip() != following[0].strip():
+        return False
+    return not _only_closers(line) or _width(line) == _width(following[0])
+
+
+def _width(line: str) -> int:
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
 
 
 def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
@@ -146,7 +157,7 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     for index, line in enumerate(lines):
         if index == 0 and not inserts_lines(cursor):
             continue
-        if _repeats_suffix(line, cursor):
+        if _repeats_suffix(cursor.line_prefix + line if index == 0 else line, cursor):
             return lines[:index]
         if index == 0:
             continue
@@ -201,6 +212,10 @@ def _normalize_indentation(text: str, cursor: CursorContext) -> str:
     if "\n" not in text:
         return text
     unit = _indent_unit(cursor.prefix[-4000:] + cursor.suffix[:4000])
+    if cursor.indent.startswith("\t"):
+        # The cursor's own line says tabs: a file with more space-indented lines (comments,
+        # another author's code) must not turn the model's tabs into spaces (bench/fim, Java).
+        unit = "\t"
     base = len(cursor.indent.expandtabs(4))
     head, *rest = text.split("\n")
     leads = [line[: len(line) - len(line.lstrip(" \t"))] for line in rest]

@@ -99,6 +99,12 @@ def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     # the file's indentation (tabs) wins over the model's (spaces)
     ("def f():\n\tif x:\n\t\ty = 1\n\t█", "if y:\n        z = 2\n        w = 3",
      "if y:\n\t\tz = 2\n\t\tw = 3"),
+    # ... and so does the cursor's own line (tabs) in a file with more space-indented lines
+    ("class A {\n    int a;\n    int b;\n    int c;\n\tvoid f() {\n\t\t█\n\t}\n}",
+     "if (x)\n\t\t\ty();\n\t\tz();", "if (x)\n\t\t\ty();\n\t\tz();"),
+    # a closer of the completion's own block is no repeat of the suffix's, a level out
+    ("void f() {\n    █\n}", "if (x) {\n        y();\n    }", "if (x) {\n        y();\n    }"),
+    ("void f() {\n  if (x) {\n    █\n  }\n}", "y();\n  }\n}", "y();"),
     # two-space files stay two-space
     ("def f():\n  if x:\n    y = 1\n  █", "for i in r:\n      print(i)",
      "for i in r:\n    print(i)"),
