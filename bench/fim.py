@@ -847,8 +847,13 @@ def run_pipeline(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
 
 
 def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
-              settings: dict[str, Any], completion: CompletionSettings) -> list[Loss]:
-    """Every lost (cursor, trigger), run again with each stage off and attributed."""
+              settings: dict[str, Any], completion: CompletionSettings,
+              stages: Sequence[str] | None = None) -> list[Loss]:
+    """Every lost (cursor, trigger), run again with each stage off and attributed.
+
+    `stages` names the server stages to run again (all by default: each costs a run of the
+    lost cursors); post-processing is always replayed, which costs no model call.
+    """
     losses: list[tuple[Row, Trigger, Loss]] = []
     for row in rows:
         scores = row.scores()
@@ -858,6 +863,8 @@ def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
                     row.cursor.key, row.cursor.language, row.cursor.kind, trigger,
                     row.cursor.expected, row.bare.text, answer.text, answer.raw, False)))
     for name, changed, applies in SERVER_STAGES:
+        if stages is not None and name not in stages:
+            continue
         for trigger in ("automatic", "invoked"):
             todo = [(row, loss) for row, t, loss in losses if t == trigger and t in applies]
             if not todo:
@@ -957,9 +964,13 @@ def print_losses(losses: Sequence[Loss]) -> dict[str, int]:
 
 def evaluate(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
              triggers: Sequence[Trigger] = ("automatic", "invoked"),
-             settings: dict[str, Any] | None = None, attribution: bool = True
-             ) -> dict[str, Any]:
-    """Run the cursors through the pipeline and the bare model; the figures and the losses."""
+             settings: dict[str, Any] | None = None, attribution: bool = True,
+             stages: Sequence[str] | None = None,
+             checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the cursors through the pipeline and the bare model; the figures and the losses.
+
+    `checkpoint` gets the result without the losses before the attribution starts.
+    """
     settings = settings or {}
     parsed, errors = parse_settings(settings)
     if errors:
@@ -981,13 +992,18 @@ def evaluate(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
     answers = run_pipeline(cursors, roots, model, triggers, settings)
     rows = [Row(cursor, b, {t: answers[(cursor.key, t)] for t in triggers})
             for cursor, b in zip(cursors, bare_answers, strict=True)]
-    figures = table(rows, triggers)
-    losses = attribute(rows, roots, model, settings, completion) if attribution else []
-    return {"figures": figures, "losses": [asdict(loss) for loss in losses],
-            "loss_stages": _stage_counts(losses),
-            "rows": [{"cursor": asdict(r.cursor) | {"text": None}, "bare": asdict(r.bare),
-                      "ours": {t: asdict(a) for t, a in r.ours.items()},
-                      "scores": {k: asdict(s) for k, s in r.scores().items()}} for r in rows]}
+    result: dict[str, Any] = {
+        "figures": table(rows, triggers), "losses": [], "loss_stages": {},
+        "rows": [{"cursor": asdict(r.cursor) | {"text": None}, "bare": asdict(r.bare),
+                  "ours": {t: asdict(a) for t, a in r.ours.items()},
+                  "scores": {k: asdict(s) for k, s in r.scores().items()}} for r in rows]}
+    if checkpoint is not None:
+        checkpoint(result)
+    if attribution:
+        losses = attribute(rows, roots, model, settings, completion, stages)
+        result |= {"losses": [asdict(loss) for loss in losses],
+                   "loss_stages": _stage_counts(losses)}
+    return result
 
 
 def _stage_counts(losses: Sequence[Loss]) -> dict[str, int]:
@@ -1020,6 +1036,10 @@ def main() -> None:
     parser_.add_argument("--settings", type=json.loads, default={},
                          help="settings for the server (and the bare model's budget), as JSON")
     parser_.add_argument("--no-attribution", action="store_true")
+    parser_.add_argument("--stages", default="",
+                         help="server stages to run lost cursors again without, comma-"
+                         "separated (default all: " + ", ".join(n for n, _, _ in SERVER_STAGES)
+                         + "); post-processing is always replayed")
     parser_.add_argument("--seed", type=int, default=13)
     parser_.add_argument("--cache", type=Path, default=default_home() / "bench" / "fim")
     parser_.add_argument("--json", type=Path)
@@ -1041,15 +1061,21 @@ def main() -> None:
             blocks = [c for c in found if c.kind == "block"]
             cursors += _spread(lines, args.lines) + _spread(blocks, args.blocks)
         cursors.sort(key=lambda c: (c.package, c.path, c.line))
+        out = args.json or Path("bench/out") / f"fim-{args.split}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+        def checkpoint(partial: dict[str, Any]) -> None:
+            print_table(partial["figures"], triggers)
+            out.write_text(json.dumps(partial, indent=1) + "\n")
+
+        stages = args.stages.split(",") if args.stages else None
         result = evaluate(cursors, roots, model, triggers, args.settings,
-                          not args.no_attribution)
+                          not args.no_attribution, stages, checkpoint)
     print_table(result["figures"], triggers)
     print_losses([Loss(**loss) for loss in result["losses"]])
     result |= {"model": model.name, "split": args.split, "seed": args.seed,
                "settings": args.settings, "wall_s": round(time.perf_counter() - started, 1),
                "sources": [asdict(s) for s in sources]}
-    out = args.json or Path("bench/out") / f"fim-{args.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {out}")
 
