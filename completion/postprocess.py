@@ -12,6 +12,10 @@ from lspilot.completion.cursor import CursorContext
 from lspilot.completion.syntax import in_comment_or_string, keep_valid
 
 _CLOSERS = set(")]}>\"'`;:,")
+REPEAT_SCAN_LINES = 12
+"""Lines after the cursor, in its block, that a multi-line completion must not write again."""
+REPEAT_MIN_CHARS = 6
+"""Shorter lines (`break`, `pass`) may well come twice in a block."""
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -132,16 +136,30 @@ def _only_closers(line: str) -> bool:
 
 
 def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
-    """True when `line` is the next line of text after the cursor, written again.
+    """True when `line` is the next line of text after the cursor (or a later line of the
+    cursor's block), written again.
 
     Closing brackets alone must also stand at the same depth: the `}` of a block the
     completion opened is not the `}` a level out that follows the cursor.
     """
     rest = cursor.suffix.split("\n")
     following = [s for s in (rest if inserts_lines(cursor) else rest[1:]) if s.strip()]
-    if not following or line.strip() != following[0].strip():
+    stripped = line.strip()
+    if not following:
         return False
-    return not _only_closers(line) or _width(line) == _width(following[0])
+    if stripped == following[0].strip():
+        return not _only_closers(line) or _width(line) == _width(following[0])
+    # Further down the cursor's block, a line of substance written again at the same depth
+    # means the completion has run into code that is already there (issue 13).
+    if len(stripped) < REPEAT_MIN_CHARS or _only_closers(line):
+        return False
+    depth = block_indent(cursor)
+    for later in following[1:REPEAT_SCAN_LINES]:
+        if len(later) - len(later.lstrip()) < depth:
+            return False  # the block ends
+        if later.strip() == stripped and _width(later) == _width(line):
+            return True
+    return False
 
 
 def _width(line: str) -> int:

@@ -65,6 +65,14 @@ def test_an_opener_in_a_comment_or_string_opens_nothing(language: str, fixture: 
     # multi-line: stop before the line that repeats what follows the cursor
     ("def f():\n    █\n    return y\n", "y = 1\n    return y\n", "y = 1"),
     ("def f():\n    █\n\n    return y", "y = 1\n    z = 2\n    return y", "y = 1\n    z = 2"),
+    # ... or a later line of the cursor's block: the completion ran into code already there
+    ("def f(l):\n    while i < n:\n        j = i\n        █\n        l[j] = 0\n"
+     "        i += 1\n    return l\n",
+     "if j > 0:\n            j -= 1\n        i += 1\n    return l",
+     "if j > 0:\n            j -= 1"),
+    # ... but not a short line, nor one past the end of the block
+    ("def f(l):\n    for x in l:\n        █\n        g(x)\n        break\n    return l\n",
+     "h(x)\n        break", "h(x)\n        break"),
     # multi-line: at most max_lines lines
     ("█", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\n6\n7\n8"),
     # trailing whitespace goes, leading indentation stays
