@@ -89,6 +89,7 @@ from lspilot.templates import FimTemplate, Special, detect_template, render
 Kind = Literal["line", "block"]
 Trigger = Literal["automatic", "invoked"]
 LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java")
+TRIGGERS: tuple[Trigger, ...] = ("automatic", "invoked")
 MAX_LINE = 100
 """Longest line hole, in characters (stripped)."""
 BLOCK_LINES = (2, 6)
@@ -809,7 +810,7 @@ class Row:
 
     cursor: Cursor
     bare: Answer
-    ours: dict[str, Answer] = field(default_factory=dict)
+    ours: dict[Trigger, Answer] = field(default_factory=dict)
 
     def scores(self) -> dict[str, Score]:
         """`bare` and each trigger's score."""
@@ -865,7 +866,7 @@ def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
     for name, changed, applies in SERVER_STAGES:
         if stages is not None and name not in stages:
             continue
-        for trigger in ("automatic", "invoked"):
+        for trigger in TRIGGERS:
             todo = [(row, loss) for row, t, loss in losses if t == trigger and t in applies]
             if not todo:
                 continue
@@ -893,7 +894,8 @@ def table(rows: Sequence[Row], triggers: Sequence[Trigger]) -> dict[str, dict[st
                                  "lines": sum(r.cursor.kind == "line" for r in group),
                                  "blocks": sum(r.cursor.kind == "block" for r in group)}
         for runner in ("bare", *triggers):
-            answers = [r.bare if runner == "bare" else r.ours[runner] for r in group]
+            answers = [r.bare if runner == "bare" else r.ours[runner]  # type: ignore[index]
+                       for r in group]
             scores = [r.scores()[runner] for r in group]
             bare_right = [r.scores()["bare"].exact for r in group]
             empty_where_bare_right = [not a.text.strip() for a, right in
