@@ -968,32 +968,40 @@ def evaluate(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
              triggers: Sequence[Trigger] = ("automatic", "invoked"),
              settings: dict[str, Any] | None = None, attribution: bool = True,
              stages: Sequence[str] | None = None,
-             checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+             checkpoint: Callable[[dict[str, Any]], None] | None = None,
+             bare_answers: Callable[[], dict[str, Answer]] | None = None) -> dict[str, Any]:
     """Run the cursors through the pipeline and the bare model; the figures and the losses.
 
     `checkpoint` gets the result without the losses before the attribution starts.
+    `bare_answers` gives (by cursor key) the bare model's answers from an earlier run of
+    the same cursors and settings (it is deterministic), to reuse; it is called after the
+    pipeline's runs, so a run still going on beside this one may have written them by then.
     """
+    answers = run_pipeline(cursors, roots, model, triggers, settings)
     settings = settings or {}
     parsed, errors = parse_settings(settings)
     if errors:
         raise SystemExit("; ".join(errors))
     completion = parsed.completion
     print(f"{len(cursors)} cursors; bare model ...", flush=True)
-    bare = Bare(model, completion, parsed.llama_cpp.context_size, parsed.llama_cpp.threads)
-    bare_answers = []
+    known = bare_answers() if bare_answers is not None else {}
+    bare = None if all(c.key in known for c in cursors) else \
+        Bare(model, completion, parsed.llama_cpp.context_size, parsed.llama_cpp.threads)
+    answered: list[Answer] = []
     try:
         for cursor in cursors:
-            bare_answers.append(bare.complete(cursor))
-            found = score(bare_answers[-1].text, cursor.expected, cursor.kind)
+            answered.append(known[cursor.key] if cursor.key in known or bare is None
+                            else bare.complete(cursor))
+            found = score(answered[-1].text, cursor.expected, cursor.kind)
             print(f"  {'bare':9} {cursor.key:60} "
                   f"{'exact' if found.exact else f'{found.similarity:.2f} '} "
-                  f"{bare_answers[-1].latency_ms:6.0f} ms "
-                  f"{shown_part(bare_answers[-1].text, cursor.kind)[:50]!r}", flush=True)
+                  f"{answered[-1].latency_ms:6.0f} ms "
+                  f"{shown_part(answered[-1].text, cursor.kind)[:50]!r}", flush=True)
     finally:
-        bare.close()
-    answers = run_pipeline(cursors, roots, model, triggers, settings)
+        if bare is not None:
+            bare.close()
     rows = [Row(cursor, b, {t: answers[(cursor.key, t)] for t in triggers})
-            for cursor, b in zip(cursors, bare_answers, strict=True)]
+            for cursor, b in zip(cursors, answered, strict=True)]
     result: dict[str, Any] = {
         "figures": table(rows, triggers), "losses": [], "loss_stages": {},
         "rows": [{"cursor": asdict(r.cursor) | {"text": None}, "bare": asdict(r.bare),
@@ -1038,10 +1046,13 @@ def main() -> None:
     parser_.add_argument("--settings", type=json.loads, default={},
                          help="settings for the server (and the bare model's budget), as JSON")
     parser_.add_argument("--no-attribution", action="store_true")
+    parser_.add_argument("--bare-from", type=Path,
+                         help="reuse the bare model's answers of an earlier run's JSON "
+                         "(same cursors and settings: the bare model is deterministic)")
     parser_.add_argument("--stages", default="",
                          help="server stages to run lost cursors again without, comma-"
                          "separated (default all: " + ", ".join(n for n, _, _ in SERVER_STAGES)
-                         + "); post-processing is always replayed")
+                         + "; `none`: post-processing replays only, which cost no model call)")
     parser_.add_argument("--seed", type=int, default=13)
     parser_.add_argument("--cache", type=Path, default=default_home() / "bench" / "fim")
     parser_.add_argument("--json", type=Path)
@@ -1070,9 +1081,16 @@ def main() -> None:
             print_table(partial["figures"], triggers)
             out.write_text(json.dumps(partial, indent=1) + "\n")
 
-        stages = args.stages.split(",") if args.stages else None
+        stages = [] if args.stages == "none" else args.stages.split(",") if args.stages \
+            else None
+        def reused() -> dict[str, Answer]:
+            if not args.bare_from or not args.bare_from.exists():
+                return {}
+            earlier = json.loads(args.bare_from.read_text())
+            return {_key(row["cursor"]): Answer(**row["bare"]) for row in earlier["rows"]}
+
         result = evaluate(cursors, roots, model, triggers, args.settings,
-                          not args.no_attribution, stages, checkpoint)
+                          not args.no_attribution, stages, checkpoint, reused)
     print_table(result["figures"], triggers)
     print_losses([Loss(**loss) for loss in result["losses"]])
     result |= {"model": model.name, "split": args.split, "seed": args.seed,
@@ -1080,6 +1098,11 @@ def main() -> None:
                "sources": [asdict(s) for s in sources]}
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {out}")
+
+
+def _key(cursor: dict[str, Any]) -> str:
+    """A cursor's key from its JSON form."""
+    return f"{cursor['package']}/{cursor['path']}:{cursor['line'] + 1}:{cursor['kind']}"
 
 
 def _spread(cursors: list[Cursor], wanted: int) -> list[Cursor]:
