@@ -1046,6 +1046,9 @@ def main() -> None:
     parser_.add_argument("--settings", type=json.loads, default={},
                          help="settings for the server (and the bare model's budget), as JSON")
     parser_.add_argument("--no-attribution", action="store_true")
+    parser_.add_argument("--attribute-from", type=Path,
+                         help="only attribute the losses of an earlier run's JSON (the same "
+                         "cursors); writes it with the losses to --json")
     parser_.add_argument("--bare-from", type=Path,
                          help="reuse the bare model's answers of an earlier run's JSON "
                          "(same cursors and settings: the bare model is deterministic)")
@@ -1083,6 +1086,21 @@ def main() -> None:
 
         stages = [] if args.stages == "none" else args.stages.split(",") if args.stages \
             else None
+        if args.attribute_from:
+            # Only the attribution, for the lost cursors of an earlier run of the same cursors.
+            earlier = json.loads(args.attribute_from.read_text())
+            by_key = {c.key: c for c in cursors}
+            rows = [Row(by_key[_key(r["cursor"])], Answer(**r["bare"]),
+                        {t: Answer(**a) for t, a in r["ours"].items()})
+                    for r in earlier["rows"] if _key(r["cursor"]) in by_key]
+            completion = parse_settings(args.settings)[0].completion
+            losses = attribute(rows, roots, model, args.settings, completion, stages)
+            earlier |= {"losses": [asdict(loss) for loss in losses],
+                        "loss_stages": _stage_counts(losses)}
+            print_losses(losses)
+            out.write_text(json.dumps(earlier, indent=1) + "\n")
+            return
+
         def reused() -> dict[str, Answer]:
             if not args.bare_from or not args.bare_from.exists():
                 return {}
