@@ -10,13 +10,13 @@ from tree_sitter import Tree
 
 from lspilot.completion.cursor import CursorContext
 from lspilot.completion.syntax import in_comment_or_string, keep_valid
+from lspilot.context.languages import LANGUAGES
 
 _CLOSERS = set(")]}>\"'`;:,")
 REPEAT_SCAN_LINES = 12
 """Lines after the cursor, in its block, that a multi-line completion must not write again."""
 REPEAT_MIN_CHARS = 6
 """Shorter lines (`break`, `pass`) may well come twice in a block."""
-_BLOCK_OPENERS = (":", "{", "(", "[", "=>")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -39,7 +39,7 @@ def is_multiline(cursor: CursorContext, language_id: str = "", tree: Tree | None
     before = cursor.line_prefix.rstrip()
     if not before:
         return True
-    if not before.endswith(_BLOCK_OPENERS):
+    if not before.endswith(LANGUAGES.block_openers(language_id)):
         return False
     return not in_comment_or_string(language_id, cursor.prefix + cursor.suffix,
                                     len(cursor.prefix), tree) if language_id else True

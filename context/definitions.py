@@ -36,8 +36,8 @@ class WorkspaceSymbols(Protocol):
     def text(self, path: str) -> str | None:
         """The file's text."""
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
-        """Call sites of `name` across the workspace."""
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
+        """Call sites of `name` across the workspace, by path and line (the first `limit`)."""
 
     def caller_count(self, name: str) -> int:
         """How many call sites `name` has, without listing them."""
@@ -181,7 +181,8 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
             continue
         pieces = []
         wanted = free.get(name)
-        callers = index.callers(name)
+        # Filtered call sites are taken from more of them, to keep as many to compare.
+        callers = index.callers(name, SITES_PER_NAME if wanted is None else 4 * SITES_PER_NAME)
         if wanted is not None:
             callers = [(path, call) for path, call in callers
                        if _is_free_call(call, path, index) == wanted]

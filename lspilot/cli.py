@@ -220,7 +220,7 @@ def _complete(args: argparse.Namespace) -> int:
         if workspace is not None:
             await workspace.refresh_git()
         result = await complete(request, backend, settings.completion, None, None, workspace,
-                                settings.context.tokens)
+                                settings.context.tokens, privacy=settings.privacy)
         if args.show_prompt:
             print(describe(explanation(result, backend.count_tokens)), file=sys.stderr)
             print(f"--- raw middle ---\n{result.raw}\n---", file=sys.stderr)

@@ -88,6 +88,15 @@ class ContextSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """What is kept out of prompts."""
+
+    redact_secrets: bool = _setting(
+        True, "Replace secrets written in files (API keys, tokens, passwords, private keys) "
+        "by placeholders before any text reaches the model, and never insert one.")
+
+
+@dataclass(frozen=True)
 class LlamaCppSettings:
     """Settings of the embedded llama.cpp runtime."""
 
@@ -132,6 +141,7 @@ class Settings:
     models: ModelsSettings = field(default_factory=ModelsSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     llama_cpp: LlamaCppSettings = field(default_factory=LlamaCppSettings)
     servers: ServersSettings = field(default_factory=ServersSettings)
     log_level: str = _setting("info", "Log level of the server's stderr log.",

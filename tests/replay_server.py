@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.polling import wait_until
 
 OLLAMA_MODEL = "qwen2.5-coder:1.5b-base"
 CREATED = "2023-08-04T19:22:45.499127Z"
@@ -154,10 +155,7 @@ def serving(replay: Replay) -> Iterator[str]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "replay server did not start"
-        time.sleep(0.01)
+    wait_until(lambda: server.started, what="the replay server", timeout=10)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

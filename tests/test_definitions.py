@@ -59,9 +59,9 @@ class Files:
     def text(self, path: str) -> str | None:
         return self.texts.get(path)
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
         return sorted(((p, c) for p, s in self.parsed.items() for c in s.calls if c.name == name),
-                      key=lambda pc: (pc[0], pc[1].line))
+                      key=lambda pc: (pc[0], pc[1].line))[:limit]
 
     def caller_count(self, name: str) -> int:
         return len(self.callers(name))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from lspilot.models.store import ModelStore
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "editors" / "nvim"
@@ -74,17 +75,13 @@ def nvim(real_model: Path, tmp_path: Path) -> Iterator[Any]:
 
 def wait_for(nvim: Any, lua: str, timeout: float) -> Any:
     """Poll a Lua expression until it is truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = nvim.exec_lua(f"return {lua}")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = nvim.exec_lua("return require('lspilot').statusline()")
-            messages = nvim.command_output("messages")
-            raise AssertionError(f"timed out waiting for {lua}\nstate: {state}\n"
-                                 f"buffer: {nvim.current.buffer[:]}\nmessages:\n{messages}")
-        time.sleep(0.01)
+    def explain() -> str:
+        state = nvim.exec_lua("return require('lspilot').statusline()")
+        messages = nvim.command_output("messages")
+        return f"state: {state}\nbuffer: {nvim.current.buffer[:]}\nmessages:\n{messages}"
+
+    return wait_until(lambda: nvim.exec_lua(f"return {lua}"), what=lua, timeout=timeout,
+                      explain=explain)
 
 
 def test_typing_shows_the_servers_ghost_text_and_tab_accepts_it(

@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import pytest
 
 from lspilot.models.store import ModelStore
 from lspilot.settings import json_schema
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "editors" / "vscode"
@@ -179,15 +179,16 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
          "--disable-update-check", "--disable-workspace-trust", str(workspace)],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def health() -> int | str:
+            assert server.poll() is None, (tmp_path / "code-server.log").read_text()
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "code-server.log").read_text()
-                assert time.monotonic() < deadline, "code-server did not answer /healthz"
-                time.sleep(0.2)
+                return int(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
+                                                  timeout=2).status)
+            except OSError as error:
+                return repr(error)
+
+        wait_until(health, lambda status: status == 200, what="code-server's /healthz",
+                   timeout=60, interval=0.2)
         yield {"url": f"http://127.0.0.1:{port}/?folder={workspace}", "workspace": workspace,
                "chromium": chromium, "profile": str(tmp_path / "chromium"), "env": env,
                "logs": data / "logs"}

@@ -19,6 +19,7 @@ from lspilot.models.backends.base import GenerationParams, GenerationStats
 from lspilot.models.slot import ModelSlot
 from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt
+from tests.polling import until
 
 
 class GatedBackend:
@@ -87,23 +88,16 @@ TEXT = "total = \n"
 AT = len("total = ")
 
 
-async def until(condition: object) -> None:
-    for _ in range(200):
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
-
-
 async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache() -> None:
     backend = GatedBackend(["price", " * ", "count"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # the first token: the job is generating
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: engine.scheduler.job("u"), lambda job: job is not None and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "pr" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
-    await until(lambda: first.done())
+    await until(first.done, what="the first request to end")
     assert first.cancelled()  # the request is superseded, its job is not
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -117,10 +111,10 @@ async def test_a_job_still_reading_its_prompt_is_stopped_when_superseded() -> No
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started, lambda started: started == 1, what="one job")
     typed = TEXT[:AT] + "p" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 1)))
-    await until(lambda: backend.started == 2)
+    await until(lambda: backend.started, lambda started: started == 2, what="a second job")
     assert first.cancelled() and backend.stopped == 1
     backend.release.put_nowait(None)
     assert (await second).text == "price"
@@ -138,9 +132,10 @@ async def test_a_generating_job_is_stopped_when_the_user_did_not_type_on(
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: engine.scheduler.job("u"), lambda job: job is not None and job.generating,
+                what="a generating job")
     second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped, lambda stopped: stopped == 1, what="a stopped job")
     assert first.cancelled() and engine.meter.counters.joined == 0
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -152,10 +147,11 @@ async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache() -> N
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: engine.scheduler.job("u"), lambda job: job is not None and job.generating,
+                what="a generating job")
     first.cancel()  # $/cancelRequest from the client
     backend.release.put_nowait(None)
-    await until(lambda: engine.scheduler.job("u") is None)
+    await until(lambda: engine.scheduler.job("u"), lambda job: job is None, what="no job left")
     assert backend.stopped == 0
     hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
     assert hit.cached and hit.text == "ce * 2"
@@ -166,12 +162,13 @@ async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_type
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # "pri"
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: engine.scheduler.job("u"), lambda job: job is not None and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "prize" + TEXT[AT:]  # agrees with "pri", then not with "ce"
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 5)))
-    await until(lambda: first.done())
+    await until(first.done, what="the first request to end")
     backend.release.put_nowait(None)  # "ce": the model now says "price"
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped, lambda stopped: stopped == 1, what="a stopped job")
     assert engine.meter.counters.joined == 1 and engine.meter.counters.joins_abandoned == 1
     for _ in range(3):
         backend.release.put_nowait(None)

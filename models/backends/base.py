@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from lspilot.settings import LlamaCppSettings, ServersSettings
 from lspilot.templates import FimTemplate, Prompt
@@ -13,6 +13,14 @@ from lspilot.templates import FimTemplate, Prompt
 
 class BackendError(Exception):
     """The model could not be loaded or could not generate; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a chat prompt."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
 
 
 @dataclass(frozen=True)
