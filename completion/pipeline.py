@@ -104,6 +104,7 @@ async def complete(request: CompletionRequest, backend: Backend,
                         anchor)
     gathered = None
     redactions: tuple[Redaction, ...] = ()
+    context_found: tuple[Redaction, ...] = ()
     if context is not None and context_tokens > 0:
         # The sources place the window by its lines in the file: they get it as it is.
         gathered = await context.gather(request.uri, request.language_id, request.text,
@@ -115,8 +116,8 @@ async def complete(request: CompletionRequest, backend: Backend,
         shown, redactions = _redacted_window(request, cursor, path, window, budget, settings,
                                              backend)
         if gathered is not None:
-            gathered, found = redact_gathered(gathered)
-            redactions += found
+            gathered, context_found = redact_gathered(gathered)
+            redactions += context_found
     if gathered is not None:
         prompt, gathered = _repo_prompt(template, shown, gathered, request.language_id, total,
                                         backend)
@@ -129,7 +130,13 @@ async def complete(request: CompletionRequest, backend: Backend,
             window = fit_window(cursor.prefix, cursor.suffix, wider,
                                 suffix_share(settings, request.trigger, wider),
                                 backend.count_tokens, anchor)
-            prompt, gathered = _repo_prompt(template, window, _outside(gathered, window, cursor),
+            shown = window
+            if privacy.redact_secrets:
+                # The wider window is new text: it is redacted like the first one.
+                shown, redactions = _redacted_window(request, cursor, gathered.path, window,
+                                                     wider, settings, backend)
+                redactions += context_found
+            prompt, gathered = _repo_prompt(template, shown, _outside(gathered, window, cursor),
                                             request.language_id, total, backend)
     else:
         prompt = render(template, shown.prefix, shown.suffix)
