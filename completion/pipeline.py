@@ -28,6 +28,9 @@ from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 
 Trigger = Literal["automatic", "invoked"]
 
+MIN_SPARE_TOKENS = 16
+"""Context budget left unused that is worth widening the file's window for."""
+
 WHOLE_FILE_CHECK_CHARS = 200_000
 """Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
 
@@ -101,6 +104,7 @@ async def complete(request: CompletionRequest, backend: Backend,
                         anchor)
     gathered = None
     redactions: tuple[Redaction, ...] = ()
+    context_found: tuple[Redaction, ...] = ()
     if context is not None and context_tokens > 0:
         # The sources place the window by its lines in the file: they get it as it is.
         gathered = await context.gather(request.uri, request.language_id, request.text,
@@ -112,11 +116,28 @@ async def complete(request: CompletionRequest, backend: Backend,
         shown, redactions = _redacted_window(request, cursor, path, window, budget, settings,
                                              backend)
         if gathered is not None:
-            gathered, found = redact_gathered(gathered)
-            redactions += found
+            gathered, context_found = redact_gathered(gathered)
+            redactions += context_found
     if gathered is not None:
         prompt, gathered = _repo_prompt(template, shown, gathered, request.language_id, total,
                                         backend)
+        spare = total - backend.count_prompt_tokens(prompt)
+        if spare >= MIN_SPARE_TOKENS:
+            # What the context left unused goes back to the file: the bare model given the
+            # whole budget sees that much more of it, and completes better (bench/fim). The
+            # window stays put while the context does, so the KV cache keeps its tokens.
+            wider = budget + spare
+            window = fit_window(cursor.prefix, cursor.suffix, wider,
+                                suffix_share(settings, request.trigger, wider),
+                                backend.count_tokens, anchor)
+            shown = window
+            if privacy.redact_secrets:
+                # The wider window is new text: it is redacted like the first one.
+                shown, redactions = _redacted_window(request, cursor, gathered.path, window,
+                                                     wider, settings, backend)
+                redactions += context_found
+            prompt, gathered = _repo_prompt(template, shown, _outside(gathered, window, cursor),
+                                            request.language_id, total, backend)
     else:
         prompt = render(template, shown.prefix, shown.suffix)
     stats = stats if stats is not None else GenerationStats()
@@ -142,6 +163,15 @@ async def complete(request: CompletionRequest, backend: Backend,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
                       window_start=shown.start_line, context=gathered, redactions=redactions)
+
+
+def _outside(gathered: Gathered, window: Window, cursor: CursorContext) -> Gathered:
+    """The snippets without those of the cursor's own file that the window now shows."""
+    line = cursor.prefix.count("\n")
+    first, last = line - window.prefix.count("\n"), line + window.suffix.count("\n")
+    kept = tuple(s for s in gathered.snippets
+                 if s.path != gathered.path or s.end_line < first or s.start_line > last)
+    return dataclasses.replace(gathered, snippets=kept)
 
 
 def suffix_share(settings: CompletionSettings, trigger: Trigger, budget: int) -> float:

@@ -45,6 +45,8 @@ class Call:
     """The called name's last part (`parse` for `config.parse(x)`)."""
     line: int
     """0-based line of the call."""
+    receiver: str = ""
+    """What the name is called on (`config` for `config.parse(x)`); "" for a bare call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +87,13 @@ def analyze(language_id: str, text: str, tree: Tree | None = None, *,
     shape = spec.shape
     found: dict[tuple[int, str], _Found] = {}
     imports: list[Import] = []
-    calls: set[tuple[int, str]] = set()
+    calls: set[tuple[int, str, str]] = set()
     for _, captures in QueryCursor(query).matches(tree.root_node):
         if "call" in captures:
             for node in captures["call"]:
+                receiver = _receiver(source, node)
                 for name in _call_names(_text(source, node), spec.type_calls):
-                    calls.add((node.start_point.row, name))
+                    calls.add((node.start_point.row, name, receiver))
         elif "import" in captures and spec.read_imports is not None:
             imports.extend(spec.read_imports(source, captures["import"][0]))
         else:
@@ -110,7 +113,7 @@ def analyze(language_id: str, text: str, tree: Tree | None = None, *,
     return FileSymbols(
         language_id, definitions,
         tuple(sorted(imports, key=lambda i: i.line)),
-        tuple(Call(sys.intern(name), line) for line, name in sorted(calls)))
+        tuple(Call(sys.intern(name), line, receiver) for line, name, receiver in sorted(calls)))
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,27 @@ def _one_line(signature: str) -> str:
             lines.append(stripped)
         depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
     return "\n".join(lines)
+
+
+# Member access node -> the field holding what the member is read from, per grammar.
+_RECEIVER_FIELDS = {"attribute": "object", "member_expression": "object",
+                    "selector_expression": "operand", "method_invocation": "object",
+                    "field_expression": "value"}
+RECEIVER_CHARS = 40
+
+
+def _receiver(source: bytes, node: Node) -> str:
+    """The text a called member is read from (`batch` in `batch.add(x)`); "" for a bare name."""
+    parent = node.parent
+    if parent is None:
+        return ""
+    field = _RECEIVER_FIELDS.get(parent.type)
+    target = parent.child_by_field_name(field) if field else None
+    if target is None and parent.type == "field_expression":
+        target = parent.child_by_field_name("argument")  # C and C++ name it so
+    if target is None or target.start_byte == node.start_byte:
+        return ""
+    return _text(source, target)[:RECEIVER_CHARS]
 
 
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>")

@@ -84,17 +84,22 @@ class Workspace:
 
     def __init__(self, root: Path | None, settings: ContextSettings,
                  open_documents: Callable[[], Iterable[OpenDocument]], *,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, shallow: bool = False
+                 ) -> None:
+        """With `shallow`, only the files right in `root` count, not its subfolders', and
+        nothing is watched: for a one-off completion in a folder that is no repository."""
         self._clock = clock
         self.root = root.resolve() if root is not None else None
         self.settings = settings
         self._open_documents = open_documents
         self._relative: dict[str, str] = {}
-        self.exclusions = Exclusions(self.root) if self.root is not None else None
+        # `*/` matches every folder: a shallow workspace never enters one.
+        self.exclusions = None if self.root is None else \
+            Exclusions(self.root, skipped_dirs=("*",)) if shallow else Exclusions(self.root)
         self.index: WorkspaceIndex | None = None
         if self.root is not None and settings.index_workspace:
             self.index = WorkspaceIndex(self.root, analyze, exclusions=self.exclusions,
-                                        on_change=self._index_changed)
+                                        watch=not shallow, on_change=self._index_changed)
         self.import_files = ImportFiles(self.index, self._read)
         self.git = GitDiff(self.root, self.excluded) if self.root is not None else None
         self.recent = RecentEdits(self.excluded)

@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
                           "in with their sources and scores, to stderr")
     complete.add_argument("--workspace", type=Path, default=None, metavar="DIR",
                           help="workspace folder for context from other files (default: the "
-                          "file's git repository, else its folder)")
+                          "file's git repository, else the files of its own folder, "
+                          "without subfolders)")
     complete.add_argument("--no-context", action="store_true",
                           help="the file's own text only, no context from other files")
     complete.add_argument("--log-level", default="warning",
@@ -265,9 +266,16 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
     """The context engine for a one-off completion: index the workspace, then return."""
     from lspilot.context.workspace import Workspace
 
+    shallow = False
     if folder is None:
-        folder = next((p for p in path.resolve().parents if (p / ".git").exists()),
-                      path.resolve().parent)
+        folder = next((p for p in path.resolve().parents if (p / ".git").exists()), None)
+    if folder is None:
+        # No repository says where the project ends: a file in a home folder must not make
+        # the whole home folder indexed. Its own folder's files only, then.
+        folder, shallow = path.resolve().parent, True
+        print(f"lspilot: {path} is in no git repository: context from the files of its own "
+              "folder only (not its subfolders); --workspace DIR to use a whole folder",
+              file=sys.stderr)
 
     @dataclass
     class _Open:
@@ -277,7 +285,7 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
         syntax: None = None
 
     document = _Open(request.uri, request.language_id, request.text)
-    workspace = Workspace(folder, settings, lambda: [document])
+    workspace = Workspace(folder, settings, lambda: [document], shallow=shallow)
     workspace.start()
     if workspace.index is not None and not workspace.index.wait_ready(120):
         print("lspilot: the workspace index is not ready after 120 s; going on without it",

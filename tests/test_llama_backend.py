@@ -178,6 +178,21 @@ async def test_pipeline_keeps_the_prompt_within_its_token_budget(tiny_model: Pat
     assert completion.stats.prompt_tokens > 70
 
 
+async def test_context_budget_left_unused_goes_to_the_files_window(tiny_model: Path) -> None:
+    # A workspace that finds nothing: the file gets the whole budget, as with context off.
+    from lspilot.context.workspace import Workspace
+    from lspilot.settings import ContextSettings
+
+    backend = load(tiny_model)
+    text = "".join(f"line_{i} = {i}\n" for i in range(400))
+    settings = CompletionSettings(prompt_tokens=100)
+    workspace = Workspace(None, ContextSettings(), list)
+    completion = await complete(CompletionRequest("file:///t.py", text, len(text) // 2),
+                                backend, settings, context=workspace, context_tokens=50)
+    assert completion.context is not None and completion.context.snippets == ()
+    assert 70 < completion.stats.prompt_tokens <= 100
+
+
 async def test_kv_cache_reuse_can_be_switched_off(tiny_model: Path) -> None:
     backend = make_backend(EmbeddedConfig("tiny", tiny_model, LlamaCppSettings(
         context_size=512, threads=1, reuse_kv_cache=False)))

@@ -339,3 +339,17 @@ def test_a_request_resolves_against_the_last_file_list_while_a_new_one_is_built(
         index.stop()
     assert during == ["util.py"]
     assert after == ["util.py", "util.pyi"] and files.version == 2
+
+
+def test_a_shallow_workspace_indexes_its_own_folders_files_only(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    for rel in ("main.py", "helper.py", "sub/deep.py", "sub/deeper/deepest.py"):
+        (tmp_path / rel).write_text("def f():\n    return 1\n")
+    workspace = Workspace(tmp_path, ContextSettings(), list, shallow=True)
+    workspace.start()
+    try:
+        assert workspace.index is not None and workspace.index.wait_ready(30)
+        assert workspace.index.files() == {"main.py", "helper.py"}
+        assert workspace.excluded("sub/deep.py")
+    finally:
+        workspace.stop()
