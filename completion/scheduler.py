@@ -31,6 +31,7 @@ class Job:
     raw: str = ""
     """What the model has written so far."""
     task: asyncio.Task[Completion] | None = None
+    stopping: bool = False
 
     @property
     def generating(self) -> bool:
@@ -39,8 +40,15 @@ class Job:
 
     @property
     def running(self) -> bool:
-        """Started and not finished."""
+        """Started and not finished (a stopped job runs until the model is free of it)."""
         return self.task is not None and not self.task.done()
+
+    def stop(self) -> None:
+        """Stop the model's work; once, so that its end (and what it cost) is seen."""
+        if self.running and not self.stopping:
+            self.stopping = True
+            assert self.task is not None
+            self.task.cancel()
 
     def contradicts(self, typed: str) -> bool:
         """Whether what the model wrote so far already differs from what the user typed."""
@@ -124,14 +132,14 @@ class Scheduler:
         prefix, suffix = request.text[:request.offset], request.text[request.offset:]
         hit = self._lookup(request.uri, prefix, suffix)
         job = self._jobs.get(request.uri)
-        if hit is None and job is not None and job.running:
+        if hit is None and job is not None and job.running and not job.stopping:
             assert job.task is not None
             if job.generating and typed_on(job.request, request):
                 self.meter.counters.joined += 1
                 await self._follow(job, request.text[job.request.offset:request.offset])
                 hit = self._lookup(request.uri, prefix, suffix)
             else:
-                job.task.cancel()
+                job.stop()
         if hit is not None:
             self.meter.counters.cache_hits += 1
             return self._cached(hit)
@@ -144,8 +152,8 @@ class Scheduler:
         try:
             return await asyncio.shield(job.task)
         except asyncio.CancelledError:
-            if job.running and not job.generating:
-                job.task.cancel()
+            if not job.generating:
+                job.stop()
             raise
 
     async def _follow(self, job: Job, typed: str) -> None:
@@ -154,7 +162,7 @@ class Scheduler:
         while not job.task.done():
             if job.contradicts(typed):
                 self.meter.counters.joins_abandoned += 1
-                job.task.cancel()
+                job.stop()
                 return
             await asyncio.wait({job.task}, timeout=FOLLOW_POLL_S)
 
@@ -170,8 +178,13 @@ class Scheduler:
         counters.model_starts += 1
         try:
             completion = await run(job, anchor)
+        except asyncio.CancelledError:
+            counters.model_stopped += 1
+            counters.stopped_cpu_ms += job.stats.cpu_ms
+            raise
         finally:
             # Stopped jobs did work too: count what the model evaluated.
+            counters.model_cpu_ms += job.stats.cpu_ms
             counters.evaluated_tokens += job.stats.evaluated_tokens
             counters.needed_tokens += max(job.stats.needed_tokens, job.stats.evaluated_tokens)
             if self._jobs.get(request.uri) is job:

@@ -36,6 +36,9 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
+    cpu_ms: float = 0.0
+    """CPU time this process spent while the model worked on this generation (in-process
+    backends; a server's CPU is not ours to count)."""
 
 
 class Backend(Protocol):
