@@ -92,9 +92,12 @@ class ModelSlot:
         """What the last load was started for (None: never asked to load)."""
         self._settled: Target | None = None
         """What the last finished load was for (before the events about it are sent)."""
+        self._serving: Target | None = None
+        """What the backend now serving was loaded for."""
         self._loading: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._error: str | None = None
+        self._fault: str | None = None
         self._attempted = 0.0
         self.switched: list[Callable[[], None]] = []
         """Called when another model starts serving (what the old one said is stale)."""
@@ -120,6 +123,11 @@ class ModelSlot:
         return self._error
 
     @property
+    def fault(self) -> str | None:
+        """The error without what varies between tries (see `BackendError.fault`)."""
+        return self._fault
+
+    @property
     def backend(self) -> Backend | None:
         """The model now serving, if any."""
         return self._backend
@@ -140,39 +148,57 @@ class ModelSlot:
         return self._loading
 
     async def _load(self, target: Target) -> None:
-        # Loads run one at a time (a thread cannot be cancelled); a load superseded before
-        # it starts is skipped, and a finished one serves until the newer one is ready.
+        # Loads run one at a time (a thread cannot be cancelled). Each switch shows its
+        # progress at once, also while an earlier load still runs; a load superseded before
+        # it starts is skipped, one superseded while it ran never serves, and a switch back
+        # to the model still serving has nothing to load.
+        self._events.loading(self.role, target.model, 0, 0, f"preparing {target.model}")
         async with self._lock:
-            if target == self._target:
-                await self._load_now(target)
+            if target != self._target:
+                return
+            if target == self._serving and self._backend is not None:
+                self._settled, self._error, self._fault = target, None, None
+                self._events.loaded(self.role, target.model, self._backend.template.family)
+                return
+            await self._load_now(target)
 
     async def _load_now(self, target: Target) -> None:
         loop = asyncio.get_running_loop()
         name, role = target.model, self.role
 
+        def wanted(done: int, total: int, message: str) -> None:
+            if target == self._target:
+                self._events.loading(role, name, done, total, message)
+
         def progress(done: int, total: int, message: str) -> None:
-            loop.call_soon_threadsafe(self._events.loading, role, name, done, total, message)
+            loop.call_soon_threadsafe(wanted, done, total, message)
 
         if not name:
             self._fail(target, f"no model is configured for {role}")
             return
         try:
-            self._events.loading(role, name, 0, 0, f"preparing {name}")
             backend = await asyncio.to_thread(self._load_model, name, self.settings, progress)
         except (ModelError, BackendError) as exc:
-            self._fail(target, str(exc))
+            if target == self._target:  # nobody is told about a model they moved on from
+                self._fail(target, str(exc), exc.fault if isinstance(exc, BackendError) else None)
             return
-        old, self._backend, self._error = self._backend, backend, None
-        self._settled = target
+        if target != self._target:
+            log.info("%s model %s loaded after the switch to %s; released", role, name,
+                     self._target.model if self._target is not None else "none")
+            await backend.aclose()
+            return
+        old, self._backend, self._error, self._fault = self._backend, backend, None, None
+        self._settled = self._serving = target
         for listener in self.switched:
             listener()
         self._events.loaded(role, name, backend.template.family)
         if old is not None:
             await old.aclose()
 
-    def _fail(self, target: Target, error: str) -> None:
+    def _fail(self, target: Target, error: str, fault: str | None = None) -> None:
         self._settled = target
         self._error = f"{target.model}: {error}"
+        self._fault = f"{target.model}: {fault or error}"
         log.error("%s model %s failed: %s", self.role, target.model, error)
         self._events.failed(self.role, target.model, error)
 
@@ -184,7 +210,7 @@ class ModelSlot:
         if self._loading is not None and not self._loading.done():
             await asyncio.shield(self._loading)
         if self._backend is None:
-            raise BackendError(self._error or f"no {self.role} model is loaded")
+            raise BackendError(self._error or f"no {self.role} model is loaded", self._fault)
         return self._backend
 
     def _busy(self) -> bool:

@@ -8,6 +8,7 @@ end to end in tests/test_lsp_models.py.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,16 +49,21 @@ class Events:
 
 @dataclass
 class Loader:
-    """Loads any name but those in `down`; counts calls."""
+    """Loads any name but those in `down`, each once its gate (if any) opens; counts calls."""
 
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    gates: dict[str, threading.Event] = field(default_factory=dict)
+    made: list[Named] = field(default_factory=list)
 
     def __call__(self, model: str, settings: Settings, progress: Any) -> Named:
         self.calls.append(model)
+        if model in self.gates:
+            self.gates[model].wait(timeout=30)
         if model in self.down:
             raise BackendError(f"cannot reach {model}")
-        return Named(model)
+        self.made.append(Named(model))
+        return self.made[-1]
 
 
 class Clock:
@@ -174,3 +180,38 @@ async def test_the_old_model_serves_while_a_switch_fails() -> None:
     slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
     served = await slot.ready()
     assert served.name == "a.gguf" and slot.state == "error"
+
+
+async def test_a_switch_back_while_another_model_loads_keeps_the_serving_one() -> None:
+    loader, events = Loader(gates={"b.gguf": threading.Event()}), Events()
+    slot = slot_for("autocomplete", "a.gguf", loader, events)
+    a = await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    while loader.calls != ["a.gguf", "b.gguf"]:
+        await asyncio.sleep(0.01)
+    slot.configure(with_role(slot.settings, "autocomplete", "a.gguf"))
+    await asyncio.sleep(0)
+    # The switch back shows at once, though b's load still holds the loading thread.
+    assert events.seen[-1] == ("loading", "autocomplete", "a.gguf")
+    loader.gates["b.gguf"].set()
+    assert await slot.ready() is a and not a.closed
+    while not loader.made[-1].closed:  # b loaded after all: released, never served
+        await asyncio.sleep(0.01)
+    assert loader.calls == ["a.gguf", "b.gguf"]  # a is not loaded a second time
+    assert events.seen[-1] == ("loaded", "autocomplete", "a.gguf")
+    assert ("loaded", "autocomplete", "b.gguf") not in events.seen
+    assert slot.state == "ready" and slot.backend is a
+
+
+async def test_a_switch_back_after_a_failed_switch_has_nothing_to_load() -> None:
+    loader, events = Loader(down={"b.gguf"}), Events()
+    slot = slot_for("autocomplete", "a.gguf", loader, events)
+    a = await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    await slot.ready()
+    assert slot.state == "error"
+    slot.configure(with_role(slot.settings, "autocomplete", "a.gguf"))
+    assert await slot.ready() is a
+    assert slot.state == "ready" and slot.error is None and loader.calls == ["a.gguf", "b.gguf"]
+    assert events.seen[-2:] == [("loading", "autocomplete", "a.gguf"),
+                                ("loaded", "autocomplete", "a.gguf")]
