@@ -182,6 +182,11 @@ class ModelSlot:
             if target == self._target:  # nobody is told about a model they moved on from
                 self._fail(target, str(exc), exc.fault if isinstance(exc, BackendError) else None)
             return
+        except Exception as exc:  # a loader's bug must not leave the slot silently idle
+            log.exception("loading %s failed unexpectedly", name)
+            if target == self._target:
+                self._fail(target, f"could not be loaded ({type(exc).__name__}: {exc})")
+            return
         if target != self._target:
             log.info("%s model %s loaded after the switch to %s; released", role, name,
                      self._target.model if self._target is not None else "none")

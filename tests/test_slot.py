@@ -215,3 +215,16 @@ async def test_a_switch_back_after_a_failed_switch_has_nothing_to_load() -> None
     assert slot.state == "ready" and slot.error is None and loader.calls == ["a.gguf", "b.gguf"]
     assert events.seen[-2:] == [("loading", "autocomplete", "a.gguf"),
                                 ("loaded", "autocomplete", "a.gguf")]
+
+
+async def test_a_loader_that_breaks_unexpectedly_is_an_error_not_a_silent_idle() -> None:
+    events = Events()
+
+    def broken(model: str, settings: Settings, progress: Any) -> Named:
+        raise MemoryError()
+
+    slot = ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "bad.gguf"), broken,
+                     events, clock=Clock())  # type: ignore[arg-type]
+    with pytest.raises(BackendError, match=r"could not be loaded \(MemoryError"):
+        await slot.ready()
+    assert slot.state == "error" and [e[0] for e in events.seen] == ["loading", "failed"]

@@ -12,7 +12,15 @@ from lspilot.templates import FimTemplate, Prompt
 
 
 class BackendError(Exception):
-    """The model could not be loaded or could not generate; the message is for the user."""
+    """The model could not be loaded or could not generate; the message is for the user.
+
+    `fault` names the fault without what varies from one request to the next (a server's
+    error text, the garbage it sent), so that the user is told once per fault.
+    """
+
+    def __init__(self, message: str, fault: str | None = None) -> None:
+        super().__init__(message)
+        self.fault = fault or message
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from lspilot.models.backends.base import (
     LlamaServerConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     parse_event,
@@ -94,15 +95,18 @@ class LlamaServerBackend(ServerBackend):
             body |= {"prompt": prompt.text, "stop": list(self.template.stop)}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)
         started = time.perf_counter()
+        budget = Budget.of(params.max_tokens)
         async for line in self.server.stream_lines("/" + self.endpoint, body):
             event = parse_event(KIND, line)
             if event is None:
                 break
-            if piece := str(event.get("content") or ""):
+            if piece := budget.take(str(event.get("content") or "")):
                 if stats.generated_tokens == 0:
                     stats.prompt_ms = (time.perf_counter() - started) * 1000
                 stats.generated_tokens += 1
                 yield piece
+            if budget.spent:
+                break
             if event.get("stop"):
                 timings = event.get("timings") or {}
                 stats.prompt_tokens = int(event.get("tokens_evaluated", stats.prompt_tokens))

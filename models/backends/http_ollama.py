@@ -17,6 +17,7 @@ from lspilot.models.backends.base import (
     OllamaConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     parse_event,
@@ -82,15 +83,18 @@ class OllamaBackend(ServerBackend):
                             "stop": list(self.template.stop)}}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)
         started = time.perf_counter()
+        budget = Budget.of(params.max_tokens)
         async for line in self.server.stream_lines("/api/generate", body):
             event = parse_event(KIND, line)
             if not event:
                 continue
-            if piece := str(event.get("response") or ""):
+            if piece := budget.take(str(event.get("response") or "")):
                 if stats.generated_tokens == 0:
                     stats.prompt_ms = (time.perf_counter() - started) * 1000
                 stats.generated_tokens += 1
                 yield piece
+            if budget.spent:
+                break
             if event.get("done"):
                 # Ollama's own counts and durations (nanoseconds) replace the estimates.
                 stats.prompt_tokens = int(event.get("prompt_eval_count", stats.prompt_tokens))

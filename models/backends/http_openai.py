@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from lspilot.models.backends.base import (
@@ -16,6 +17,7 @@ from lspilot.models.backends.base import (
     OpenAIConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     parse_event,
@@ -70,8 +72,14 @@ class OpenAIBackend(ServerBackend):
                 "temperature": params.temperature, "stream": True,
                 "stop": list(self.template.stop[:_MAX_STOP])}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)  # the server's usage may correct it
-        async for piece in _pieces(self.server, "/completions", body, stats, _completion_text):
-            yield piece
+        budget = Budget.of(params.max_tokens)
+        async with aclosing(_pieces(self.server, "/completions", body, stats,
+                                    _completion_text)) as pieces:
+            async for piece in pieces:
+                if piece := budget.take(piece):
+                    yield piece
+                if budget.spent:
+                    break
 
     async def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams,
                    stats: GenerationStats) -> AsyncGenerator[str, None]:
