@@ -29,6 +29,7 @@ import os
 import random
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -310,9 +311,10 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
+    log = Path(tempfile.mkdtemp(prefix="lspilot-storm-")) / "serve.log"
     server = await asyncio.create_subprocess_exec(
-        *SERVE[:-2], "--tcp", f"127.0.0.1:{port}", "--log-level", "warning",
-        stderr=asyncio.subprocess.DEVNULL)
+        *SERVE[:-2], "--tcp", f"127.0.0.1:{port}", "--log-level", "info", "--log-file",
+        str(log), stderr=asyncio.subprocess.DEVNULL)
     try:
         clients = []
         for _ in range(50):
@@ -360,6 +362,8 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
         for client in clients:
             await stop(client)
         figures["server_alive_after_all_left"] = server.returncode is None
+        # llama.cpp logs each model it loads: one copy for every editor is the point.
+        figures["model_loads"] = log.read_text().count("lspilot.models.backends.llama_cpp: loaded")
         return figures
     finally:
         if server.returncode is None:

@@ -22,7 +22,7 @@ from lspilot.completion.pipeline import Completion, CompletionRequest
 from lspilot.context.workspace import OpenDocument, Workspace
 from lspilot.models.backends.base import BackendError
 from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
-from lspilot.models.slot import Load, ModelSlot, SlotEvents, store_loader
+from lspilot.models.slot import Load, ModelSlot, Release, SlotEvents, store_loader
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import Settings, parse_settings
 
@@ -131,7 +131,8 @@ class Session:
 
     def __init__(self, store: ModelStore, front: Front,
                  open_documents: Callable[[], Iterable[OpenDocument]],
-                 forced_model: str | None = None, load: Load | None = None) -> None:
+                 forced_model: str | None = None, load: Load | None = None,
+                 release: Release | None = None) -> None:
         self.store = store
         self._front = front
         self._open_documents = open_documents
@@ -139,7 +140,7 @@ class Session:
         self.settings = self.preferences.effective()
         load = load or store_loader(store)
         self.slots: dict[Role, ModelSlot] = {
-            role: ModelSlot(role, self.settings, load, self) for role in ROLES}
+            role: ModelSlot(role, self.settings, load, self, release=release) for role in ROLES}
         self.engine = Engine(self.slots["autocomplete"], self.settings)
         self.workspace: Workspace | None = None
         self.recent = Recent()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +23,9 @@ RETRY_SECONDS = 5.0
 Load = Callable[[str, Settings, Progress], Backend]
 """Make a model id ready to serve (fetch, check memory, load or connect). Blocking: the slot
 runs it off the event loop."""
+
+Release = Callable[[Backend], Awaitable[None]]
+"""Lets go of a backend the slot no longer serves with (by default: closes it)."""
 
 Clock = Callable[[], float]
 
@@ -80,10 +83,12 @@ class ModelSlot:
     server that was down, and releases the old model once the new one serves."""
 
     def __init__(self, role: Role, settings: Settings, load: Load, events: SlotEvents, *,
-                 clock: Clock = time.monotonic, retry_seconds: float = RETRY_SECONDS) -> None:
+                 release: Release | None = None, clock: Clock = time.monotonic,
+                 retry_seconds: float = RETRY_SECONDS) -> None:
         self.role = role
         self.settings = settings
         self._load_model = load
+        self._release: Release = release or _close
         self._events = events
         self._clock = clock
         self._retry_seconds = retry_seconds
@@ -190,7 +195,7 @@ class ModelSlot:
         if target != self._target:
             log.info("%s model %s loaded after the switch to %s; released", role, name,
                      self._target.model if self._target is not None else "none")
-            await backend.aclose()
+            await self._release(backend)
             return
         old, self._backend, self._error, self._fault = self._backend, backend, None, None
         self._settled = self._serving = target
@@ -198,7 +203,7 @@ class ModelSlot:
             listener()
         self._events.loaded(role, name, backend.template.family)
         if old is not None:
-            await old.aclose()
+            await self._release(old)
 
     def _fail(self, target: Target, error: str, fault: str | None = None) -> None:
         self._settled = target
@@ -233,5 +238,9 @@ class ModelSlot:
         if self._loading is not None:
             self._loading.cancel()
         if self._backend is not None:
-            await self._backend.aclose()
-            self._backend = None
+            backend, self._backend = self._backend, None
+            await self._release(backend)
+
+
+async def _close(backend: Backend) -> None:
+    await backend.aclose()

@@ -228,3 +228,21 @@ async def test_a_loader_that_breaks_unexpectedly_is_an_error_not_a_silent_idle()
     with pytest.raises(BackendError, match=r"could not be loaded \(MemoryError"):
         await slot.ready()
     assert slot.state == "error" and [e[0] for e in events.seen] == ["loading", "failed"]
+
+
+async def test_a_pool_loads_a_model_once_for_every_slot_and_closes_it_after_the_last() -> None:
+    from lspilot.models.pool import BackendPool
+
+    loader = Loader()
+    pool = BackendPool(loader)
+    slots = [ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "a.gguf"), pool.load,
+                       Events(), release=pool.release, clock=Clock()) for _ in range(3)]
+    served = [await slot.ready() for slot in slots]
+    assert loader.calls == ["a.gguf"] and all(b is served[0] for b in served)
+    assert pool.users() == {"a.gguf": 3}
+    slots[0].configure(with_role(slots[0].settings, "autocomplete", "b.gguf"))
+    assert (await slots[0].ready()).name == "b.gguf"
+    await slots[1].aclose()
+    assert not served[0].closed and pool.users() == {"a.gguf": 1, "b.gguf": 1}  # type: ignore[attr-defined]
+    await slots[2].aclose()
+    assert served[0].closed and pool.users() == {"b.gguf": 1}  # type: ignore[attr-defined]
