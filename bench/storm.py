@@ -18,6 +18,7 @@ before the next keystroke.
 
     .venv/bin/python -m bench.storm [--model NAME|PATH] [--only pace,storm,two,tcp]
         [--paces 5,8,10] [--pace-seconds 30] [--storm-seconds 60] [--editors 20] [--json OUT]
+        [--lspilot CMD]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import shlex
 import socket
 import sys
 import tempfile
@@ -44,7 +46,8 @@ from bench.typing import position, tasks
 from lspilot.models.store import ModelStore
 from lspilot.settings import Settings
 
-SERVE = [sys.executable, "-m", "lspilot", "serve", "--log-level", "warning"]
+LSPILOT = [sys.executable, "-m", "lspilot"]
+"""How the server is started (`--lspilot` replaces it, e.g. to measure another checkout)."""
 ADD = "\n\ndef add(a, b):\n    return "
 """Appended after a storm: the completion there must still be sensible (`a + b`)."""
 
@@ -166,11 +169,15 @@ async def command(client: LanguageClient, name: str, *args: Any) -> Any:
         types.ExecuteCommandParams(command=name, arguments=list(args)))
 
 
+OPTIONS: dict[str, Any] = {}
+"""Settings every client sends besides the model (`--threads`)."""
+
+
 async def ready(client: LanguageClient, model: Path, timeout: float = 300) -> None:
     """initialize with `model`, then wait until it serves."""
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(),
-        initialization_options={"models": {"autocomplete": str(model)}}))
+        initialization_options={"models": {"autocomplete": str(model)}, **OPTIONS}))
     client.initialized(types.InitializedParams())
     deadline = time.perf_counter() + timeout
     while (await command(client, "lspilot.status"))["state"] != "ready":
@@ -234,7 +241,7 @@ def summary(requests: list[Sent]) -> dict[str, float]:
 async def stdio_client(name: str) -> tuple[LanguageClient, int]:
     """A client on a fresh `lspilot serve` over stdio, and the server's pid."""
     client = LanguageClient(name, "1")
-    await client.start_io(*SERVE)
+    await client.start_io(*LSPILOT, "serve", "--log-level", "warning")
     assert client._server is not None
     return client, client._server.pid
 
@@ -246,7 +253,7 @@ async def pace(model: Path, rate: float, seconds: float) -> dict[str, float]:
     text, keys, offset = typing_text(int(rate * seconds))
     editor = Editor(client, "file:///storm/pace.py", text, offset)
     editor.open()
-    await editor.invoked()  # a person opens the file: the model reads it once
+    await editor.invoked(600)  # a person opens the file: the model reads it once
     before, cpu = await command(client, "lspilot.stats"), cpu_seconds(pid)
     await editor.type(keys, rate)
     await editor.settle()
@@ -260,6 +267,7 @@ async def pace(model: Path, rate: float, seconds: float) -> dict[str, float]:
             "server_cpu_s": cpu, "model_cpu_s": delta(after, before, "modelCpuMs") / 1000,
             "stopped_cpu_s": delta(after, before, "stoppedCpuMs") / 1000,
             "followed": delta(after, before, "joined"),
+            "stopped_as_contradicted": delta(after, before, "joinsAbandoned"),
             "cache_hits": delta(after, before, "cacheHits"),
             "evaluated_tokens": delta(after, before, "evaluatedTokens"),
             "needed_tokens": delta(after, before, "neededTokens"),
@@ -275,7 +283,7 @@ async def storm(model: Path, rate: float, seconds: float, documents: int) -> dic
         text, keys, offset = typing_text(int(rate * seconds), number)
         editor = Editor(client, f"file:///storm/{number}.py", text, offset)
         editor.open()
-        await editor.invoked()
+        await editor.invoked(600)
         editors.append((editor, keys))
     before = await command(client, "lspilot.stats")
     rss = (await command(client, "lspilot.status"))["rssBytes"] / 2**20
@@ -313,7 +321,7 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
         port = int(probe.getsockname()[1])
     log = Path(tempfile.mkdtemp(prefix="lspilot-storm-")) / "serve.log"
     server = await asyncio.create_subprocess_exec(
-        *SERVE[:-2], "--tcp", f"127.0.0.1:{port}", "--log-level", "info", "--log-file",
+        *LSPILOT, "serve", "--tcp", f"127.0.0.1:{port}", "--log-level", "info", "--log-file",
         str(log), stderr=asyncio.subprocess.DEVNULL)
     try:
         clients = []
@@ -405,7 +413,15 @@ def main() -> None:
     parser.add_argument("--editor-rate", type=float, default=5)
     parser.add_argument("--editor-seconds", type=float, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="llamaCpp.threads (default: the setting's, all cores)")
+    parser.add_argument("--lspilot", help="command that runs lspilot (default: this Python's "
+                        "`-m lspilot`), e.g. `env PYTHONPATH=OLD python -P -m lspilot`")
     args = parser.parse_args()
+    if args.lspilot:
+        LSPILOT[:] = shlex.split(args.lspilot)
+    if args.threads:
+        OPTIONS["llamaCpp"] = {"threads": args.threads}
     model = ModelStore.from_env().resolve(args.model)
     wanted = args.only.split(",")
     results: dict[str, Any] = {}

@@ -119,6 +119,8 @@ class Job:
     stopping: bool = False
     waiting: int = 0
     """Requests awaiting this job: the one it was started for, and those following it."""
+    joins: int = 0
+    """Requests that ever waited for it."""
 
     @property
     def generating(self) -> bool:
@@ -136,6 +138,29 @@ class Job:
             self.stopping = True
             assert self.task is not None
             self.task.cancel()
+
+    def join(self) -> None:
+        """A request waits for this job."""
+        self.waiting += 1
+        self.joins += 1
+
+    def leave(self) -> Callable[[], None] | None:
+        """A request stops waiting. When it was the last one and the job still reads its
+        prompt: a check to run after a grace, which stops the job unless another request
+        waited for it meanwhile. (Editors cancel a keystroke's request before they send the
+        next one's: between the two nobody waits, which is no reason to stop.)"""
+        self.waiting -= 1
+        if self.waiting or not self.running or self.stopping or self.generating:
+            return None
+        joins = self.joins
+
+        def check() -> None:
+            # Reading the prompt on would be for nothing. A job already writing finishes:
+            # that is cheap now, and the cache may serve it.
+            if self.joins == joins and not self.generating:
+                self.stop()
+
+        return check
 
     def contradicts(self, typed: str) -> bool:
         """Whether what the model wrote so far already differs from what the user typed."""
@@ -251,7 +276,7 @@ class Scheduler:
         job = Job(request)
         job.task = asyncio.get_running_loop().create_task(self._run(job, run))
         self._jobs[request.uri] = job
-        job.waiting += 1
+        job.join()
         try:
             return await asyncio.shield(job.task)
         finally:
@@ -260,7 +285,7 @@ class Scheduler:
     async def _follow(self, job: Job, typed: str, pace: Pace) -> None:
         """Wait for a job the user typed on from; stop it once its text contradicts them."""
         assert job.task is not None
-        job.waiting += 1
+        job.join()
         try:
             while not job.task.done():
                 if job.contradicts(typed):
@@ -271,18 +296,11 @@ class Scheduler:
         finally:
             self._release(job, pace)
 
-    def _release(self, job: Job, pace: Pace) -> None:
-        """One request stopped waiting for `job`; the last one leaves it a grace."""
-        job.waiting -= 1
-        if job.waiting == 0 and job.running and not job.stopping and not job.generating:
-            asyncio.get_running_loop().call_later(grace_s(pace.gap_s), self._unwanted, job)
-
     @staticmethod
-    def _unwanted(job: Job) -> None:
-        # Nobody followed it in time: reading the prompt on would be for nothing. A job
-        # already writing finishes: it is cheap now, and the cache may serve it.
-        if job.waiting == 0 and not job.generating:
-            job.stop()
+    def _release(job: Job, pace: Pace) -> None:
+        """One request stopped waiting for `job`; the last one leaves it a grace."""
+        if (check := job.leave()) is not None:
+            asyncio.get_running_loop().call_later(grace_s(pace.gap_s), check)
 
     def _lookup(self, uri: str, prefix: str, suffix: str) -> str | None:
         if not self.settings.typed_ahead_cache:

@@ -303,3 +303,21 @@ async def test_only_a_burst_of_other_edits_waits_longer(
         now[0] += 0.1
         await scheduler.complete(CompletionRequest("u", *edit(i)), run)
     assert pauses == pytest.approx(slept)
+
+
+async def test_a_job_left_alone_is_stopped_only_if_nobody_waited_during_the_grace() -> None:
+    job = Job(CompletionRequest("u", TEXT, AT))
+    job.task = asyncio.create_task(asyncio.sleep(60))
+    job.join()
+    check = job.leave()  # the editor cancelled the keystroke's request...
+    assert check is not None
+    job.join()  # ... and the next keystroke's request followed, and was cancelled in turn
+    assert job.leave() is not None
+    check()  # the first grace ends while nobody waits: that is no reason to stop
+    assert not job.stopping
+    job.join()
+    last = job.leave()
+    assert last is not None
+    last()  # nobody came during this grace
+    assert job.stopping
+    await asyncio.gather(job.task, return_exceptions=True)

@@ -246,3 +246,18 @@ async def test_a_pool_loads_a_model_once_for_every_slot_and_closes_it_after_the_
     assert not served[0].closed and pool.users() == {"a.gguf": 1, "b.gguf": 1}  # type: ignore[attr-defined]
     await slots[2].aclose()
     assert served[0].closed and pool.users() == {"b.gguf": 1}  # type: ignore[attr-defined]
+
+
+async def test_a_pool_loads_once_for_editors_that_ask_at_the_same_time() -> None:
+    from lspilot.models.pool import BackendPool
+
+    loader = Loader(gates={"a.gguf": threading.Event()})
+    pool = BackendPool(loader)
+    slots = [ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "a.gguf"), pool.load,
+                       Events(), release=pool.release, clock=Clock()) for _ in range(2)]
+    waiting = [asyncio.create_task(slot.ready()) for slot in slots]
+    while not loader.calls:
+        await asyncio.sleep(0.01)
+    loader.gates["a.gguf"].set()
+    first, second = await asyncio.gather(*waiting)
+    assert first is second and loader.calls == ["a.gguf"]
