@@ -26,6 +26,11 @@ PACE_REQUESTS = 9
 PAUSE_S = 0.6
 """A gap longer than this between two requests is a pause, not the pace of typing."""
 MAX_DEBOUNCE_S = 0.5
+WRITES_WITHIN_GAPS = 4
+"""A model that writes its first text within this many of the user's typing gaps is started
+while they type; a slower one waits for a pause (see `debounce_s`)."""
+FIRST_TEXTS = 8
+"""Recent jobs whose time to the first text tells how fast the model starts writing."""
 GRACE_S = 0.3
 """How long a job nobody waits for is kept for a request that types on from it, when the
 pace is not known yet; from the pace: two gaps, between `MIN_GRACE_S` and `MAX_GRACE_S`."""
@@ -40,15 +45,22 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def debounce_s(base_s: float, gap_s: float | None, typed_on_last: bool) -> float:
+def debounce_s(base_s: float, gap_s: float | None, typed_on_last: bool,
+               first_text_s: float | None = None) -> float:
     """How long an automatic request waits before it starts model work.
 
-    Typed on from the last request, a job that starts is followed by the next keystroke,
-    not stopped: the base pause will do. Any other edit (a deletion, a jump) stops the job
-    at the next keystroke of the same kind; in a burst of them, wait out the user's own pace
-    so that only the last one runs the model.
+    Typed on from the last request, a job that starts is followed by the next keystrokes,
+    not stopped, and the base pause will do: unless the model takes more than
+    `WRITES_WITHIN_GAPS` of the user's gaps to write its first text (`first_text_s`); the
+    user would by then have typed more than it is likely to guess, and the job would be
+    stopped as contradicted. Any other edit (a deletion, a jump) stops the job at the next
+    keystroke of the same kind. In both cases wait out the user's own pace, so that the
+    model starts when they pause.
     """
-    if base_s <= 0 or typed_on_last or gap_s is None:
+    if base_s <= 0 or gap_s is None:
+        return base_s
+    slow = first_text_s is not None and first_text_s > WRITES_WITHIN_GAPS * gap_s
+    if typed_on_last and not slow:
         return base_s
     return min(MAX_DEBOUNCE_S, max(base_s, 1.5 * gap_s))
 
@@ -203,6 +215,8 @@ class Scheduler:
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._jobs: dict[str, Job] = {}
         self._paces: dict[str, Pace] = {}
+        self._first_texts: deque[float] = deque(maxlen=FIRST_TEXTS)
+        """Seconds the model took to its first text, in recent jobs (on any document)."""
         self._model = ("", "")
         """The model and template of the last completion the model made (for cache hits)."""
 
@@ -271,7 +285,9 @@ class Scheduler:
             return self._cached(hit)
         if request.trigger == "automatic":
             # A keystroke within the pause supersedes this request before any work.
-            if delay := debounce_s(self.settings.debounce_ms / 1000, pace.gap_s, typed_on_last):
+            first_text = statistics.median(self._first_texts) if self._first_texts else None
+            if delay := debounce_s(self.settings.debounce_ms / 1000, pace.gap_s, typed_on_last,
+                                   first_text):
                 await self._sleep(delay)
         job = Job(request)
         job.task = asyncio.get_running_loop().create_task(self._run(job, run))
@@ -319,6 +335,8 @@ class Scheduler:
             counters.stopped_cpu_ms += job.stats.cpu_ms
             raise
         finally:
+            if job.stats.prompt_ms > 0:
+                self._first_texts.append(job.stats.prompt_ms / 1000)
             # Stopped jobs did work too: count what the model evaluated.
             counters.model_cpu_ms += job.stats.cpu_ms
             counters.evaluated_tokens += job.stats.evaluated_tokens

@@ -246,16 +246,19 @@ async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_type
     assert backend.started == 2
 
 
-@pytest.mark.parametrize(("base", "gap", "typed_on_last", "expected"), [
-    (0.05, None, False, 0.05),   # the pace is not known yet
-    (0.05, 0.1, True, 0.05),     # typing on: the next keystroke follows the job, not stops it
-    (0.05, 0.1, False, 0.15),    # a burst of deletions: wait out the user's pace
-    (0.05, 0.02, False, 0.05),   # never below the setting
-    (0.05, 0.45, False, 0.5),    # nor above the cap
-    (0.0, 0.1, False, 0.0),      # debounceMs 0: no pause at all
+@pytest.mark.parametrize(("base", "gap", "typed_on_last", "first_text", "expected"), [
+    (0.05, None, False, None, 0.05),  # the pace is not known yet
+    (0.05, 0.1, True, None, 0.05),    # typing on: the next keystroke follows the job
+    (0.05, 0.1, True, 0.3, 0.05),     # ... and the model writes within 3 keystrokes
+    (0.05, 0.1, True, 0.9, 0.15),     # a model that needs 9: wait for the user to pause
+    (0.05, 0.1, False, None, 0.15),   # a burst of deletions: wait out the user's pace
+    (0.05, 0.02, False, None, 0.05),  # never below the setting
+    (0.05, 0.45, False, None, 0.5),   # nor above the cap
+    (0.0, 0.1, False, 0.9, 0.0),      # debounceMs 0: no pause at all
 ])
-def test_debounce(base: float, gap: float | None, typed_on_last: bool, expected: float) -> None:
-    assert debounce_s(base, gap, typed_on_last) == pytest.approx(expected)
+def test_debounce(base: float, gap: float | None, typed_on_last: bool,
+                  first_text: float | None, expected: float) -> None:
+    assert debounce_s(base, gap, typed_on_last, first_text) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("gap", "expected"), [
@@ -283,18 +286,22 @@ def test_a_cursor_tells_typing_on_from_other_edits(marked: str, typed_on_last: b
     assert cursor.typed_on(CompletionRequest("u", *at_cursor(marked))) == typed_on_last
 
 
-@pytest.mark.parametrize(("edit", "slept"), [
-    (lambda i: ("abcdef"[:6 - i], 6 - i), [0.05, 0.05, 0.15, 0.15]),  # backspace, 10 keys/s
-    (lambda i: ("abcdef"[:2 + i], 2 + i), [0.05, 0.05, 0.05, 0.05]),  # typing, 10 keys/s
+@pytest.mark.parametrize(("edit", "first_text_ms", "slept"), [
+    (lambda i: ("abcdef"[:6 - i], 6 - i), 0.0, [0.05, 0.05, 0.15, 0.15]),  # backspace
+    (lambda i: ("abcdef"[:2 + i], 2 + i), 0.0, [0.05, 0.05, 0.05, 0.05]),  # typing
+    (lambda i: ("abcdef"[:2 + i], 2 + i), 300.0, [0.05, 0.05, 0.05, 0.05]),  # a quick model
+    (lambda i: ("abcdef"[:2 + i], 2 + i), 900.0, [0.05, 0.05, 0.15, 0.15]),  # a slow one
 ])
-async def test_only_a_burst_of_other_edits_waits_longer(
-        edit: Callable[[int], tuple[str, int]], slept: list[float]) -> None:
-    now, pauses = [0.0], []
+async def test_only_other_edits_or_a_slow_model_wait_for_a_pause(
+        edit: Callable[[int], tuple[str, int]], first_text_ms: float, slept: list[float]
+        ) -> None:
+    now, pauses = [0.0], []  # keystrokes 0.1 s apart (10 keys/s)
 
     async def sleep(seconds: float) -> None:
         pauses.append(seconds)
 
     async def run(job: Job, anchor: int | None) -> Completion:
+        job.stats.prompt_ms = first_text_ms
         return Completion("", "", Prompt(()), "m", "t", False)
 
     settings, _ = parse_settings({"completion": {"debounceMs": 50}}, Settings())
