@@ -12,9 +12,10 @@ before the next keystroke.
 - storm: 50 keys/s for 60 s. Every request answered, response p50/p95/max, model starts,
   resident memory growth, and a completion right after the storm.
 - two: the storm on two documents at once.
-- tcp: `lspilot serve --tcp` with 20 editors (one document each, a person's pace), one model:
-  every request answered, response p95, suggestions shown, resident memory with 1 editor
-  connected and with all, and a completion per editor at the end.
+- tcp: `lspilot serve --tcp` with 20 editors (a function's worth of document each, read once,
+  then typed in at a person's pace), one model: every request answered, response p95,
+  suggestions shown, models loaded, resident memory with 1 editor connected and with all,
+  and a completion per editor in a new document at the end.
 
     .venv/bin/python -m bench.storm [--model NAME|PATH] [--only pace,storm,two,tcp]
         [--paces 5,8,10] [--pace-seconds 30] [--storm-seconds 60] [--editors 20] [--json OUT]
@@ -207,10 +208,15 @@ def resident_mib(pid: int) -> float:
     return 0.0
 
 
-def typing_text(chars: int, task: int = 0) -> tuple[str, str, int]:
+def typing_text(chars: int, task: int = 0, lines: int | None = None) -> tuple[str, str, int]:
     """A document with a function body removed, where the cursor goes, and `chars` keys of
-    that body to type (repeated when the body is shorter)."""
+    that body to type (repeated when the body is shorter); with `lines`, only that many
+    lines of the document before the cursor and after it."""
     _, text, offset, body = tasks(task + 1)[task]
+    if lines is not None:
+        before, after = text[:offset].split("\n"), text[offset:].split("\n")
+        head = "\n".join(before[-lines:])
+        text, offset = head + "\n".join(after[:lines]), len(head)
     keys = ""
     while len(keys) < chars:
         keys += body + "\n"
@@ -344,10 +350,13 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
             clients.append(client)
         opened = []
         for number, client in enumerate(clients):
-            text, keys, offset = typing_text(int(rate * seconds), number % 4)
+            # A function's worth of text each: 20 editors' first prompts are read one after
+            # the other by the one model, before any typing.
+            text, keys, offset = typing_text(int(rate * seconds), number % 4, lines=30)
             editor = Editor(client, f"file:///editor{number}/typed.py", text, offset)
             editor.open()
             opened.append((editor, keys))
+        await asyncio.gather(*(e.invoked(600) for e, _ in opened))
         cpu = cpu_seconds(server.pid)
         start = time.perf_counter()
         phase = random.Random(0)
@@ -358,7 +367,7 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
         cpu = cpu_seconds(server.pid) - cpu
         rss_all = resident_mib(server.pid)
         stats = [await command(c, "lspilot.stats") for c in clients]
-        requests = [r for e, _ in opened for r in e.requests]
+        requests = [r for e, _ in opened for r in e.requests[1:]]
         figures: dict[str, Any] = {
             "editors": editors, "keys_per_second_each": rate, **summary(requests),
             "editors_shown_something": sum(any(r.shown for r in e.requests) for e, _ in opened),
@@ -380,9 +389,11 @@ async def tcp(model: Path, editors: int, rate: float, seconds: float) -> dict[st
 
 
 async def finish(editor: Editor) -> str:
-    """An invoked completion after `ADD` at the end of the editor's document."""
-    editor.end()
-    return (await editor.invoked(120)).text
+    """An invoked completion in a new document of the editor's holding only `ADD`."""
+    fresh = Editor(editor.client, editor.uri.replace(".py", "-after.py"), ADD.lstrip(),
+                   len(ADD.lstrip()))
+    fresh.open()
+    return (await fresh.invoked(600)).text
 
 
 def show(label: str, figures: dict[str, Any]) -> None:
