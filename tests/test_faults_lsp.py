@@ -10,6 +10,7 @@ resumes without a restart once the cause is gone.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
 import struct
@@ -174,19 +175,21 @@ def corruptions(good: bytes) -> dict[str, bytes]:
     }
 
 
-BROKEN_DIR = Path(tempfile.mkdtemp(prefix="lspilot-broken-"))
-BROKEN = BROKEN_DIR / "broken.gguf"
-BROKEN.write_bytes(b"GGUF" + bytes(random.Random(1).randrange(256) for _ in range(4096)))
+BROKEN = Path(tempfile.gettempdir()) / f"lspilot-broken-{os.getpid()}.gguf"
+"""Named before the server starts (its command line), written before it loads (initialized)."""
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(
     server_command=[sys.executable, "-m", "lspilot", "serve", "--model", str(BROKEN)]))
 async def broken_client(lsp_client: LanguageClient, tiny_model: Path) -> Any:
+    # A GGUF magic, then noise: lengths in the header that mean gigabytes.
+    BROKEN.write_bytes(b"GGUF" + random.Random(1).randbytes(4096))
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         initialization_options={"llamaCpp": SMALL_RUNTIME}))
     yield
     await lsp_client.shutdown_session()
+    BROKEN.unlink()
 
 
 async def test_a_broken_model_file_is_one_message(broken_client: LanguageClient,
