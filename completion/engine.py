@@ -43,6 +43,7 @@ class Engine:
             job.raw = raw
 
         completion = await complete(job.request, backend, settings.completion, anchor,
-                                    job.stats, context, settings.context.tokens, seen)
+                                    job.stats, context, settings.context.tokens, seen,
+                                    privacy=settings.privacy)
         self.last = completion
         return completion

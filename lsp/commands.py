@@ -16,9 +16,6 @@ from lspilot.models.roles import ROLES, Role, parse_model_id
 from lspilot.models.store import ModelError
 from lspilot.settings import json_key
 
-COMMANDS = ("lspilot.lastCompletion", "lspilot.explainCompletion", "lspilot.status",
-            "lspilot.accept", "lspilot.stats", "lspilot.listModels", "lspilot.selectModel")
-
 
 def parse_selection(arguments: Any) -> tuple[Role, str]:
     """`lspilot.selectModel`'s one argument `{"id": str, "role": "autocomplete"|"edit"}`."""

@@ -1,6 +1,6 @@
 """The lspilot language server: the connection, its state, and the handlers by area.
 
-Each area module (`sync`, `completions`, `commands`, `lifecycle`) registers handlers that
+Each area module (`lifecycle`, `sync`, `completions`, `commands`, `edits`) registers handlers that
 convert LSP types and call one function of the session (`lspilot.session`); policy lives
 there, never here.
 """
@@ -53,6 +53,16 @@ class LspilotProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        # pygls cancels the future of the client's request only; a command's handler runs
+        # as a task of its own behind it (pygls's generator handlers), which would go on
+        # working unless it is cancelled here too.
+        cancel = self._server.request_cancellers.pop(str(msg_id), None)  # type: ignore[attr-defined]
+        if cancel is not None:
+            cancel()
+        super()._handle_cancel_notification(msg_id)
+
+
 class LspilotServer(LanguageServer):
     """The connection's state: open documents, the session behind them, and the status."""
 
@@ -69,6 +79,8 @@ class LspilotServer(LanguageServer):
         self.shutdown_requested = False
         self.progress_cancellers: dict[str, Callable[[], None]] = {}
         """What `window/workDoneProgress/cancel` stops, by progress token."""
+        self.request_cancellers: dict[str, Callable[[], None]] = {}
+        """What `$/cancelRequest` stops besides pygls's own future, by request id."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.on_log_level: Callable[[str], None] | None = None
         """Set by `lspilot serve`: the `logLevel` setting applies to the process's log."""
@@ -121,9 +133,9 @@ def create_server(store: ModelStore, forced_model: str | None = None,
                   protocol_cls: type[LspilotProtocol] = LspilotProtocol) -> LspilotServer:
     """A server with every feature registered (`load` and `release`: how its slots get and
     let go of models, when they are shared; `protocol_cls`: per connection, over TCP)."""
-    from lspilot.lsp import commands, completions, lifecycle, sync
+    from lspilot.lsp import commands, completions, edits, lifecycle, sync
 
     server = LspilotServer(store, forced_model, load, release, protocol_cls)
-    for area in (lifecycle, sync, completions, commands):
+    for area in (lifecycle, sync, completions, commands, edits):
         area.register(server)
     return server

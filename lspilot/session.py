@@ -19,7 +19,12 @@ from typing import Any, Literal, Protocol
 
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import Completion, CompletionRequest
+from lspilot.context.ignore import Exclusions
 from lspilot.context.workspace import OpenDocument, Workspace
+from lspilot.edits.gather import Budget, build_task
+from lspilot.edits.run import EditResult, Progress, choose_format, run_edit
+from lspilot.edits.sources import read_file
+from lspilot.edits.task import EditError, Selection, SourceFile
 from lspilot.models.backends.base import BackendError
 from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
 from lspilot.models.slot import Load, ModelSlot, Release, SlotEvents, store_loader
@@ -27,6 +32,9 @@ from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
+
+EDIT_OVERHEAD_TOKENS = 768
+"""Prompt tokens an edit keeps for the format's instructions and the chat template."""
 
 GIT_REFRESH_S = 2.0
 """At most this often, a completion request looks for new uncommitted changes."""
@@ -43,6 +51,16 @@ class Front(SlotEvents, Protocol):
     def status_changed(self, urgent: bool = True) -> None:
         """The state behind `Session.status()` changed (`urgent` False: only the recent
         completions' figures did, worth sending now and then)."""
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """An instruction over workspace files, in our own terms."""
+
+    instruction: str
+    paths: tuple[str, ...] = ()
+    """Workspace-relative paths the user picked."""
+    selection: Selection | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,7 @@ class Session:
         self._git_refresh: asyncio.Task[None] | None = None
         self._git_refreshed = 0.0
         self._started = False
+        self._editing = asyncio.Lock()
 
     # --- messages
 
@@ -189,10 +208,16 @@ class Session:
         self._front.loaded(role, model, template)
 
     def failed(self, role: Role, model: str, error: str) -> None:
-        """A model could not be made ready: told once per fault, not once per retry."""
+        """A model could not be made ready: told once per fault, not once per retry.
+
+        The edit model loads for an edit, whose own answer carries the error: telling it
+        here too would show it twice.
+        """
         self._front.failed(role, model, error)
-        slot = self.slots[role]
-        self._failing(role, slot.error or f"{model}: {error}", slot.fault or f"{model}: {error}")
+        if role == "autocomplete":
+            slot = self.slots[role]
+            self._failing(role, slot.error or f"{model}: {error}",
+                          slot.fault or f"{model}: {error}")
 
     # --- settings and models
 
@@ -328,3 +353,65 @@ class Session:
                       latency_ms=self.recent.latency_ms,
                       tokens_per_second=self.recent.tokens_per_second, message=message,
                       edit_model=edit.model, edit_state=edit.state)
+
+    # --- edits
+
+    def source(self, path: str) -> SourceFile:
+        """A workspace file as an edit reads it: the open document (with its version), else
+        the file on disk; EditError when it cannot be edited."""
+        workspace = self._edit_workspace()
+        for doc in self._open_documents():
+            if workspace.relative(doc.uri) == path:
+                if not self.may_complete(doc.uri) or workspace.excluded(path):
+                    raise EditError(f"{path} is a secret or ignored file: lspilot never reads it")
+                return SourceFile(path=path, text=doc.text, version=getattr(doc, "version", None),
+                                  language_id=doc.language_id)
+        assert workspace.root is not None
+        return read_file(workspace.root, path, workspace.exclusions)
+
+    def _edit_workspace(self) -> Workspace:
+        workspace = self.workspace
+        if workspace is None or workspace.root is None:
+            raise EditError("edits need a workspace folder: open a folder in the editor")
+        return workspace
+
+    async def edit(self, request: EditRequest, progress: Progress | None = None) -> EditResult:
+        """Run one edit on the edit model; EditError or BackendError say why nothing is to
+        be applied. One edit at a time per workspace; completions go on meanwhile."""
+        if self._editing.locked():
+            raise EditError("another edit is running: wait for it or cancel it")
+        async with self._editing:
+            workspace = self._edit_workspace()
+            assert workspace.root is not None
+            paths = list(request.paths)
+            if request.selection is not None and request.selection.path not in paths:
+                paths.insert(0, request.selection.path)
+            if not request.instruction.strip():
+                raise EditError("the instruction is empty: say what to change")
+            if not paths:
+                raise EditError("no files to edit: pick files or select code")
+            picked = [self.source(path) for path in paths]
+            if progress is not None:
+                await progress.begun()
+            backend = await self.slots["edit"].ready(configured=True)
+            settings = self.settings.edit
+
+            def related(path: str) -> SourceFile | None:
+                try:
+                    return self.source(path)
+                except EditError:
+                    return None
+
+            room = backend.context_size - EDIT_OVERHEAD_TOKENS - settings.context_tokens
+            index = workspace.index if workspace.index is not None and workspace.index.ready \
+                else None
+            task = build_task(request.instruction, picked, request.selection, index, related,
+                              backend.count_tokens,
+                              Budget(files=max(room, 0), context=settings.context_tokens),
+                              settings.allow_syntax_errors)
+            edit_format = choose_format(settings.format, task, backend.count_tokens,
+                                        settings.max_tokens)
+            exclusions = workspace.exclusions or Exclusions(workspace.root)
+            return await run_edit(task, backend, edit_format, settings.max_tokens,
+                                  workspace.root, exclusions, progress,
+                                  redact=self.settings.privacy.redact_secrets)

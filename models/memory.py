@@ -1,7 +1,11 @@
 """Will a model fit? Its file plus its KV cache for the context size, against free RAM.
 
 The shape of the KV cache is read from the GGUF header (no tensor data is read), so the
-check costs milliseconds and happens before llama.cpp maps the file.
+check costs milliseconds and happens before llama.cpp maps the file. `gguf.GGUFReader`
+would read the same header, but it makes a numpy view of every array item: on Qwen2.5's
+151k-token vocabulary it took about 80 times as long as this reader (25 s against 0.3 s on
+a busy 2-core machine), and it imports numpy. tests/test_memory.py holds this reader to
+GGUFReader's answers, field by field.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ the background while the old one serves."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,15 @@ def model_of(settings: Settings, role: Role) -> str:
     return settings.models.autocomplete if role == "autocomplete" else settings.models.edit
 
 
+def for_role(settings: Settings, role: Role) -> Settings:
+    """The settings a role's model loads with: an edit reads and writes whole files, so the
+    edit model gets its own context size."""
+    if role != "edit" or settings.llama_cpp.context_size == settings.edit.context_size:
+        return settings
+    return dataclasses.replace(settings, llama_cpp=dataclasses.replace(
+        settings.llama_cpp, context_size=settings.edit.context_size))
+
+
 @dataclass(frozen=True)
 class Target:
     """What a slot's model is loaded from; a settings change that alters it reloads."""
@@ -70,6 +80,7 @@ class Target:
     def of(cls, settings: Settings, role: Role) -> Target:
         """The role's target; only the settings of its own kind of backend count."""
         model = model_of(settings, role)
+        settings = for_role(settings, role)
         try:
             embedded = parse_model_id(model).backend == "embedded"
         except ModelError:
@@ -182,7 +193,8 @@ class ModelSlot:
             self._fail(target, f"no model is configured for {role}")
             return
         try:
-            backend = await asyncio.to_thread(self._load_model, name, self.settings, progress)
+            backend = await asyncio.to_thread(self._load_model, name,
+                                              for_role(self.settings, role), progress)
         except (ModelError, BackendError) as exc:
             if target == self._target:  # nobody is told about a model they moved on from
                 self._fail(target, str(exc), exc.fault if isinstance(exc, BackendError) else None)
@@ -212,14 +224,18 @@ class ModelSlot:
         log.error("%s model %s failed: %s", self.role, target.model, error)
         self._events.failed(self.role, target.model, error)
 
-    async def ready(self) -> Backend:
-        """The backend, loading it first if needed; raises BackendError when none serves."""
+    async def ready(self, *, configured: bool = False) -> Backend:
+        """The backend, loading it first if needed; raises BackendError when none serves.
+
+        After a failed switch the old model goes on serving; with `configured` the
+        configured model must serve (an edit asked of one model is not made by another).
+        """
         unloaded = self._target != Target.of(self.settings, self.role) and not self._busy()
         if unloaded or self._should_retry():
             self.start_loading()
         if self._loading is not None and not self._loading.done():
             await asyncio.shield(self._loading)
-        if self._backend is None:
+        if self._backend is None or (configured and self._error is not None):
             raise BackendError(self._error or f"no {self.role} model is loaded", self._fault)
         return self._backend
 

@@ -31,6 +31,7 @@ from lspilot.models.slot import ModelSlot
 from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt
 from tests.conftest import at_cursor
+from tests.polling import until
 
 
 class GatedBackend:
@@ -99,23 +100,16 @@ TEXT = "total = \n"
 AT = len("total = ")
 
 
-async def until(condition: object) -> None:
-    for _ in range(1000):  # a bound for a broken scheduler, not a speed target
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
-
-
 async def test_typing_on_from_a_generating_job_waits_for_it_and_hits_the_cache() -> None:
     backend = GatedBackend(["price", " * ", "count"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # the first token: the job is generating
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "pr" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
-    await until(lambda: first.done())
+    await until(lambda: first.done(), what="the first request answered")
     assert first.cancelled()  # the request is superseded, its job is not
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -129,10 +123,10 @@ async def test_a_job_still_reading_its_prompt_is_followed_when_typed_on() -> Non
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started == 1, what="one job")
     typed = TEXT[:AT] + "p" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 1)))
-    await until(lambda: first.done())
+    await until(lambda: first.done(), what="the first request answered")
     assert first.cancelled() and backend.stopped == 0
     backend.release.put_nowait(None)
     completion = await second
@@ -149,9 +143,9 @@ async def test_a_job_still_reading_its_prompt_is_stopped_by_any_other_edit(
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started == 1, what="one job")
     second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
-    await until(lambda: backend.started == 2)
+    await until(lambda: backend.started == 2, what="a second job")
     assert first.cancelled() and backend.stopped == 1
     backend.release.put_nowait(None)
     assert (await second).text == "price"
@@ -162,11 +156,11 @@ async def test_a_cancelled_request_leaves_its_job_to_the_next_keystroke() -> Non
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started == 1, what="one job")
     first.cancel()  # editors cancel the last request before sending the next keystroke's
     typed = TEXT[:AT] + "pr" + TEXT[AT:]
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 2)))
-    await until(lambda: engine.meter.counters.joined == 1)
+    await until(lambda: engine.meter.counters.joined == 1, what="a request following")
     backend.release.put_nowait(None)
     completion = await second
     assert completion.cached and completion.text == "ice"
@@ -177,9 +171,9 @@ async def test_a_job_nobody_follows_is_stopped_while_it_reads_its_prompt() -> No
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started == 1, what="one job")
     first.cancel()  # and no keystroke follows: after a short grace the model is freed
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped == 1, what="a stopped job")
     assert engine.scheduler.job("u") is None
     assert engine.meter.counters.model_stopped == 1
 
@@ -188,9 +182,9 @@ async def test_closing_a_document_stops_its_job() -> None:
     backend = GatedBackend(["price"])
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
-    await until(lambda: backend.started == 1)
+    await until(lambda: backend.started == 1, what="one job")
     engine.scheduler.close("u")
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped == 1, what="a stopped job")
     assert first.cancelled()
 
 
@@ -205,9 +199,10 @@ async def test_a_generating_job_is_stopped_when_the_user_did_not_type_on(
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating,
+                what="a generating job")
     second = asyncio.create_task(engine.complete(CompletionRequest("u", *elsewhere)))
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped == 1, what="a stopped job")
     assert first.cancelled() and engine.meter.counters.joined == 0
     backend.release.put_nowait(None)
     backend.release.put_nowait(None)
@@ -219,10 +214,11 @@ async def test_a_cancelled_request_keeps_its_generating_job_for_the_cache() -> N
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating,
+                what="a generating job")
     first.cancel()  # $/cancelRequest from the client
     backend.release.put_nowait(None)
-    await until(lambda: engine.scheduler.job("u") is None)
+    await until(lambda: engine.scheduler.job("u") is None, what="the job's end")
     assert backend.stopped == 0
     hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + "pri" + TEXT[AT:], AT + 3))
     assert hit.cached and hit.text == "ce * 2"
@@ -233,12 +229,13 @@ async def test_a_followed_job_is_stopped_once_its_text_contradicts_what_was_type
     engine = await engine_with(backend)
     first = asyncio.create_task(engine.complete(CompletionRequest("u", TEXT, AT)))
     backend.release.put_nowait(None)  # "pri"
-    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating)
+    await until(lambda: (job := engine.scheduler.job("u")) is not None and job.generating,
+                what="a generating job")
     typed = TEXT[:AT] + "prize" + TEXT[AT:]  # agrees with "pri", then not with "ce"
     second = asyncio.create_task(engine.complete(CompletionRequest("u", typed, AT + 5)))
-    await until(lambda: first.done())
+    await until(lambda: first.done(), what="the first request answered")
     backend.release.put_nowait(None)  # "ce": the model now says "price"
-    await until(lambda: backend.stopped == 1)
+    await until(lambda: backend.stopped == 1, what="a stopped job")
     assert engine.meter.counters.joined == 1 and engine.meter.counters.joins_abandoned == 1
     for _ in range(3):
         backend.release.put_nowait(None)

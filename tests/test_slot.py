@@ -261,3 +261,12 @@ async def test_a_pool_loads_once_for_editors_that_ask_at_the_same_time() -> None
     loader.gates["a.gguf"].set()
     first, second = await asyncio.gather(*waiting)
     assert first is second and loader.calls == ["a.gguf"]
+
+
+async def test_an_edit_asks_for_the_configured_model_not_the_old_one() -> None:
+    loader = Loader(down={"b.gguf"})
+    slot = slot_for("edit", "a.gguf", loader)
+    await slot.ready()
+    slot.configure(with_role(slot.settings, "edit", "b.gguf"))
+    with pytest.raises(BackendError, match=r"cannot reach b\.gguf"):
+        await slot.ready(configured=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from lspilot.settings import LlamaCppSettings, ServersSettings
 from lspilot.templates import FimTemplate, Prompt
@@ -21,6 +21,14 @@ class BackendError(Exception):
     def __init__(self, message: str, fault: str | None = None) -> None:
         super().__init__(message)
         self.fault = fault or message
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a chat prompt."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,8 @@ class GenerationStats:
 
 
 class Backend(Protocol):
-    """A loaded model that can count tokens and stream a completion for a FIM prompt."""
+    """A loaded model that counts tokens, streams a completion for a FIM prompt, and answers
+    chat messages (edits) through the model's chat template."""
 
     @property
     def name(self) -> str:
@@ -78,6 +87,15 @@ class Backend(Protocol):
     def stream(self, prompt: Prompt, params: GenerationParams,
                stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
+        ...
+
+    def chat(self, messages: Sequence[Message], params: GenerationParams,
+             stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the assistant's answer; closing the iterator stops generation."""
+        ...
+
+    def count_chat_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the rendered chat prompt takes (for budgets), special tokens included."""
         ...
 
     async def aclose(self) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from lspilot.models.backends.base import BackendError
+from lspilot.models.backends.base import BackendError, Message
 from lspilot.settings import ServersSettings
 from lspilot.templates import TEMPLATES, FimTemplate, Prompt, Special
 
@@ -29,6 +30,23 @@ def estimate_tokens(text: str) -> int:
     token per 3 bytes keeps a prompt within its budget without a round trip per line.
     """
     return -(-len(text.encode("utf-8")) // 3)
+
+
+_TURN_TOKENS = 5
+"""A chat template's markers around one message (ChatML: `<|im_start|>role\n`, `<|im_end|>\n`)."""
+_TEMPLATE_TOKENS = 32
+"""Room for what a server's chat template adds by itself: the assistant's header, and a
+default system prompt where the caller sent none (Qwen's takes 20 tokens)."""
+
+
+def count_chat_tokens(messages: Sequence[Message]) -> int:
+    """Tokens a chat prompt may take on a server (an upper estimate)."""
+    return _TEMPLATE_TOKENS + sum(estimate_tokens(m.content) + _TURN_TOKENS for m in messages)
+
+
+def chat_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """Messages as the chat APIs (OpenAI, Ollama, llama-server) take them."""
+    return [{"role": m.role, "content": m.content} for m in messages]
 
 
 def template_named(family: str) -> FimTemplate:
@@ -85,6 +103,14 @@ class HttpServer:
         except httpx.HTTPError as exc:
             raise BackendError(describe(self.kind, url, exc)) from exc
 
+    @asynccontextmanager
+    async def lines(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[
+            AsyncGenerator[str, None]]:
+        """`stream_lines` that hangs up as soon as the block is left (a reader that stops
+        early, at `maxTokens`, must not leave the server generating until the next GC)."""
+        async with aclosing(self.stream_lines(path, body)) as lines:
+            yield lines
+
     async def aclose(self) -> None:
         """Close the pooled connections."""
         if self._client is not None:
@@ -119,7 +145,9 @@ class Budget:
         return cls(max_tokens, max_tokens * MAX_TOKEN_CHARS)
 
     def take(self, piece: str) -> str:
-        """What of `piece` fits, counting it spent."""
+        """What of `piece` fits, counting it spent (an empty piece counts for nothing)."""
+        if not piece:
+            return ""
         piece = piece[:max(0, self.chars)]
         self.pieces -= 1
         self.chars -= len(piece)
@@ -244,6 +272,10 @@ class ServerBackend:
     def count_prompt_tokens(self, prompt: Prompt) -> int:
         """An upper estimate of the whole prompt, special tokens included."""
         return count_prompt_tokens(prompt)
+
+    def count_chat_tokens(self, messages: Sequence[Message]) -> int:
+        """An upper estimate of the chat prompt the server's template renders."""
+        return count_chat_tokens(messages)
 
     async def aclose(self) -> None:
         """Close the connections."""
