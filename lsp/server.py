@@ -19,7 +19,7 @@ from lspilot import __version__
 from lspilot.lsp.documents import Documents
 from lspilot.lsp.front import LspFront
 from lspilot.lsp.status import StatusReporter
-from lspilot.models.slot import Load
+from lspilot.models.slot import Load, Release
 from lspilot.models.store import ModelStore
 from lspilot.session import Session
 
@@ -67,12 +67,14 @@ class LspilotServer(LanguageServer):
     """The connection's state: open documents, the session behind them, and the status."""
 
     def __init__(self, store: ModelStore, forced_model: str | None = None,
-                 load: Load | None = None) -> None:
-        super().__init__("lspilot", __version__, protocol_cls=LspilotProtocol,
+                 load: Load | None = None, release: Release | None = None,
+                 protocol_cls: type[LspilotProtocol] = LspilotProtocol) -> None:
+        super().__init__("lspilot", __version__, protocol_cls=protocol_cls,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents = Documents()
         self.front = LspFront(self)
-        self.session = Session(store, self.front, self.documents.all, forced_model, load)
+        self.session = Session(store, self.front, self.documents.all, forced_model, load,
+                               release)
         self.status = StatusReporter(self.session.status, self.protocol.notify)
         self.shutdown_requested = False
         self.progress_cancellers: dict[str, Callable[[], None]] = {}
@@ -127,11 +129,13 @@ class LspilotServer(LanguageServer):
 
 
 def create_server(store: ModelStore, forced_model: str | None = None,
-                  load: Load | None = None) -> LspilotServer:
-    """A server with every feature registered."""
+                  load: Load | None = None, release: Release | None = None,
+                  protocol_cls: type[LspilotProtocol] = LspilotProtocol) -> LspilotServer:
+    """A server with every feature registered (`load` and `release`: how its slots get and
+    let go of models, when they are shared; `protocol_cls`: per connection, over TCP)."""
     from lspilot.lsp import commands, completions, edits, lifecycle, sync
 
-    server = LspilotServer(store, forced_model, load)
+    server = LspilotServer(store, forced_model, load, release, protocol_cls)
     for area in (lifecycle, sync, completions, commands, edits):
         area.register(server)
     return server

@@ -155,16 +155,23 @@ def _serve(args: argparse.Namespace) -> int:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
         root.handlers[:] = [handler]
-    server = create_server(ModelStore.from_env(), forced_model=args.model)
-    server.on_log_level = lambda level: logging.getLogger("lspilot").setLevel(level.upper())
+    def on_log_level(level: str) -> None:
+        logging.getLogger("lspilot").setLevel(level.upper())
+
     if args.tcp:
+        from lspilot.lsp.tcp import serve_tcp
+
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
             print(f"lspilot: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
             return 2
-        server.start_tcp(host, int(port))
-    else:
-        server.start_io(stdin=sys.stdin.buffer, stdout=_private_stdout())
+        # Each editor that connects gets its own server; the models are shared.
+        serve_tcp(host, int(port), ModelStore.from_env(), args.model, on_log_level)
+        logging.shutdown()
+        return 0
+    server = create_server(ModelStore.from_env(), forced_model=args.model)
+    server.on_log_level = on_log_level
+    server.start_io(stdin=sys.stdin.buffer, stdout=_private_stdout())
     # Threads blocked on the client's pipes (pygls's stdin reader) must not hold the
     # process after `exit`; everything worth keeping is flushed first.
     logging.shutdown()

@@ -27,7 +27,7 @@ from lspilot.edits.sources import read_file
 from lspilot.edits.task import EditError, Selection, SourceFile
 from lspilot.models.backends.base import BackendError
 from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
-from lspilot.models.slot import Load, ModelSlot, SlotEvents, store_loader
+from lspilot.models.slot import Load, ModelSlot, Release, SlotEvents, store_loader
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import Settings, parse_settings
 
@@ -149,7 +149,8 @@ class Session:
 
     def __init__(self, store: ModelStore, front: Front,
                  open_documents: Callable[[], Iterable[OpenDocument]],
-                 forced_model: str | None = None, load: Load | None = None) -> None:
+                 forced_model: str | None = None, load: Load | None = None,
+                 release: Release | None = None) -> None:
         self.store = store
         self._front = front
         self._open_documents = open_documents
@@ -157,13 +158,15 @@ class Session:
         self.settings = self.preferences.effective()
         load = load or store_loader(store)
         self.slots: dict[Role, ModelSlot] = {
-            role: ModelSlot(role, self.settings, load, front) for role in ROLES}
+            role: ModelSlot(role, self.settings, load, self, release=release) for role in ROLES}
         self.engine = Engine(self.slots["autocomplete"], self.settings)
         self.workspace: Workspace | None = None
         self.recent = Recent()
         self.problem: str | None = None
         """The last completion's failure, while it lasts."""
         self._shown: set[str] = set()
+        self._problems: dict[Role, set[str]] = {role: set() for role in ROLES}
+        """What was told about each role's failures, to be told again once they went away."""
         self._git_refresh: asyncio.Task[None] | None = None
         self._git_refreshed = 0.0
         self._started = False
@@ -171,15 +174,50 @@ class Session:
 
     # --- messages
 
-    def tell(self, level: Level, message: str) -> None:
-        """Tell the user once per distinct message (never once per keystroke)."""
-        if message not in self._shown:
-            self._shown.add(message)
+    def tell(self, level: Level, message: str, key: str | None = None) -> None:
+        """Tell the user once per distinct message, or per `key` when the message varies
+        for one cause (never once per keystroke)."""
+        key = key or message
+        if key not in self._shown:
+            self._shown.add(key)
             self._front.show(level, message)
 
-    def untell(self, message: str) -> None:
-        """Let `message` be told again (its cause went away)."""
-        self._shown.discard(message)
+    def untell(self, key: str) -> None:
+        """Let a message be told again (its cause went away)."""
+        self._shown.discard(key)
+
+    def _failing(self, role: Role, message: str, fault: str) -> None:
+        key = f"lspilot: {fault}"
+        self._problems[role].add(key)
+        self.tell("error", f"lspilot: {message}", key)
+
+    def _recovered(self, role: Role) -> None:
+        for key in self._problems[role]:
+            self.untell(key)
+        self._problems[role].clear()
+
+    # --- the slots' events (`SlotEvents`): the front shows progress, the session tells
+
+    def loading(self, role: Role, model: str, done: int, total: int, message: str) -> None:
+        """Progress of a model load."""
+        self._front.loading(role, model, done, total, message)
+
+    def loaded(self, role: Role, model: str, template: str) -> None:
+        """A model serves: its role's earlier failures may be told again if they recur."""
+        self._recovered(role)
+        self._front.loaded(role, model, template)
+
+    def failed(self, role: Role, model: str, error: str) -> None:
+        """A model could not be made ready: told once per fault, not once per retry.
+
+        The edit model loads for an edit, whose own answer carries the error: telling it
+        here too would show it twice.
+        """
+        self._front.failed(role, model, error)
+        if role == "autocomplete":
+            slot = self.slots[role]
+            self._failing(role, slot.error or f"{model}: {error}",
+                          slot.fault or f"{model}: {error}")
 
     # --- settings and models
 
@@ -281,12 +319,13 @@ class Session:
         try:
             completion = await self.engine.complete(request)
         except BackendError as exc:
-            self.tell("error", f"lspilot: {exc}")
+            # The same key as the slot's own failure: one fault, one message.
+            self._failing("autocomplete", str(exc), exc.fault)
             self._completed(None, str(exc))
             return None
         if self.problem is not None:
             # Recovered: the same failure, if it comes back, is worth telling again.
-            self.untell(f"lspilot: {self.problem}")
+            self._recovered("autocomplete")
         self._completed(completion, None)
         return completion
 

@@ -22,6 +22,8 @@ _GGUF_MAGIC = b"GGUF"
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
             10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
+_MAX_STRING = 1 << 24
+"""Longer than any metadata string a GGUF holds (chat templates are kilobytes)."""
 _KV_BYTES = 2
 """llama.cpp keeps K and V in f16 by default."""
 
@@ -59,7 +61,7 @@ def read_shape(path: Path) -> ModelShape:
     try:
         with path.open("rb") as f:
             metadata = _read_metadata(f)
-    except (OSError, struct.error, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, struct.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise ModelError(f"{path.name}: not a readable GGUF file ({exc})") from exc
     arch = str(metadata.get("general.architecture", ""))
     try:
@@ -120,6 +122,8 @@ def _read_metadata(f: BinaryIO) -> dict[str, object]:
 
 def _read_string(f: BinaryIO) -> str:
     (length,) = struct.unpack("<Q", f.read(8))
+    if length > _MAX_STRING:  # a corrupt length would be allocated before it is read
+        raise ValueError(f"a string of {length} bytes")
     return f.read(length).decode("utf-8")
 
 

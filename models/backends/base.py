@@ -12,7 +12,15 @@ from lspilot.templates import FimTemplate, Prompt
 
 
 class BackendError(Exception):
-    """The model could not be loaded or could not generate; the message is for the user."""
+    """The model could not be loaded or could not generate; the message is for the user.
+
+    `fault` names the fault without what varies from one request to the next (a server's
+    error text, the garbage it sent), so that the user is told once per fault.
+    """
+
+    def __init__(self, message: str, fault: str | None = None) -> None:
+        super().__init__(message)
+        self.fault = fault or message
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
+    cpu_ms: float = 0.0
+    """CPU time this process spent while the model worked on this generation (in-process
+    backends; a server's CPU is not ours to count)."""
 
 
 class Backend(Protocol):

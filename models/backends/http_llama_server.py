@@ -22,6 +22,7 @@ from lspilot.models.backends.base import (
     Message,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     chat_messages,
@@ -100,17 +101,18 @@ class LlamaServerBackend(ServerBackend):
             body |= {"prompt": prompt.text, "stop": list(self.template.stop)}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)
         started = time.perf_counter()
+        budget = Budget.of(params.max_tokens)
         async with self.server.lines("/" + self.endpoint, body) as lines:
             async for line in lines:
                 event = parse_event(KIND, line)
                 if event is None:
                     break
-                if piece := str(event.get("content") or ""):
+                if piece := budget.take(str(event.get("content") or "")):
                     if stats.generated_tokens == 0:
                         stats.prompt_ms = (time.perf_counter() - started) * 1000
                     stats.generated_tokens += 1
                     yield piece
-                    if stats.generated_tokens >= params.max_tokens:
+                    if budget.spent:
                         break  # the server ignored n_predict: hang up
                 if event.get("stop"):
                     timings = event.get("timings") or {}

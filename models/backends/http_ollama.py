@@ -20,6 +20,7 @@ from lspilot.models.backends.base import (
     OllamaConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     chat_messages,
@@ -102,17 +103,18 @@ class OllamaBackend(ServerBackend):
                       stats: GenerationStats, text_of: Callable[[Mapping[str, Any]], str]
                       ) -> AsyncGenerator[str, None]:
         started = time.perf_counter()
+        budget = Budget.of(params.max_tokens)
         async with self.server.lines(path, body) as lines:
             async for line in lines:
                 event = parse_event(KIND, line)
                 if not event:
                     continue
-                if piece := text_of(event):
+                if piece := budget.take(text_of(event)):
                     if stats.generated_tokens == 0:
                         stats.prompt_ms = (time.perf_counter() - started) * 1000
                     stats.generated_tokens += 1
                     yield piece
-                    if stats.generated_tokens >= params.max_tokens:
+                    if budget.spent:
                         break  # Ollama ignored num_predict: hang up
                 if event.get("done"):
                     # Ollama's own counts and durations (nanoseconds) replace the estimates.

@@ -17,6 +17,7 @@ from lspilot.models.backends.base import (
     OpenAIConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
     chat_messages,
@@ -100,26 +101,27 @@ def chat_text(choice: Mapping[str, Any]) -> str:
 async def pieces(server: HttpServer, path: str, body: Mapping[str, Any],
                  params: GenerationParams, stats: GenerationStats,
                  text_of: Callable[[Mapping[str, Any]], str]) -> AsyncGenerator[str, None]:
-    """The text of an OpenAI-style event stream, cut at `max_tokens` pieces: a server that
-    ignores the limit is hung up on."""
+    """The text of an OpenAI-style event stream, cut at `max_tokens` pieces and characters
+    (see `Budget`): a server that ignores the limit is hung up on."""
     started = time.perf_counter()
     timed = False
+    budget = Budget.of(params.max_tokens)
     async with server.lines(path, body) as lines:
         async for line in lines:
             event = parse_event(server.kind, line)
             if event is None:
                 break
             for choice in event.get("choices") or ():
-                piece = text_of(choice)
+                piece = budget.take(text_of(choice))
                 if not piece:
                     continue
                 if stats.generated_tokens == 0:
                     stats.prompt_ms = (time.perf_counter() - started) * 1000
                 stats.generated_tokens += 1  # one streamed chunk per token on llama.cpp, vLLM
                 yield piece
-                if stats.generated_tokens >= params.max_tokens:
+                if budget.spent:
                     break
-            if stats.generated_tokens >= params.max_tokens:
+            if budget.spent:
                 break
             if usage := event.get("usage"):
                 stats.prompt_tokens = int(usage.get("prompt_tokens", 0))

@@ -322,13 +322,16 @@ class LlamaCppBackend:
         finally:
             stop.set()
             if not future.done():
-                # The worker notices the flag within one token; it never outlives the model.
+                # The worker notices the flag within one prompt chunk or token. Waiting for it
+                # ends the stream when the model is free, with what it spent counted.
                 future.add_done_callback(lambda f: f.exception())
+                await asyncio.wait({future})
         await future
 
     def _generate(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
                   stop_ids: Set[int], stop: threading.Event,
                   emit: Callable[[object], None]) -> None:
+        cpu = time.process_time()  # llama.cpp computes in threads of its own
         try:
             self._generate_tokens(tokens, params, stats, stop_ids, stop, emit)
         except Stopped:
@@ -336,6 +339,8 @@ class LlamaCppBackend:
         except Exception as exc:  # reported to the awaiting coroutine, never lost in a thread
             emit(BackendError(f"llama.cpp failed: {exc}"))
             return
+        finally:
+            stats.cpu_ms += (time.process_time() - cpu) * 1000
         emit(_DONE)
 
     def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
