@@ -29,6 +29,10 @@ class Counters:
     model_cpu_ms: float = 0.0
     """CPU time the model's work took (in-process backends), finished or not."""
     stopped_cpu_ms: float = 0.0
+    refreshes: int = 0
+    """Background calls after a typed-ahead cache hit, when the user paused."""
+    refreshed: int = 0
+    """Of those, the ones whose suggestion differed from the one served (the editor is told)."""
     """Of that, the time spent on work that was stopped: spent for nothing shown."""
     shown: int = 0
     accepted: int = 0

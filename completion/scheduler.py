@@ -38,6 +38,10 @@ MIN_GRACE_S, MAX_GRACE_S = 0.1, 1.0
 NEAR_CURSOR = 32
 """Characters around the last cursor kept to tell whether the next request typed on."""
 
+REFRESH_PAUSE_S = 0.4
+"""How long after a typed-ahead cache hit the user must pause (at their own pace: two gaps
+when it is known) before the model is asked again in the background."""
+
 Run = Callable[["Job", int | None], Awaitable[Completion]]
 """Runs the pipeline for a job, given the document's last window start (KV anchor)."""
 
@@ -205,7 +209,8 @@ class Scheduler:
     """
 
     def __init__(self, settings: CompletionSettings, meter: Meter, *,
-                 clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+                 clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
+                 refreshed: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.meter = meter
         self.cache = CompletionCache()
@@ -219,6 +224,8 @@ class Scheduler:
         """Seconds the model took to its first text, in recent jobs (on any document)."""
         self._model = ("", "")
         """The model and template of the last completion the model made (for cache hits)."""
+        self._refreshed = refreshed
+        self._refreshes: dict[str, asyncio.TimerHandle] = {}
 
     def forget(self) -> None:
         """Another model serves: what the old one said is no longer shown."""
@@ -230,6 +237,8 @@ class Scheduler:
         job = self._jobs.get(uri)
         if job is not None:
             job.stop()
+        if (timer := self._refreshes.pop(uri, None)) is not None:
+            timer.cancel()
         self._anchors.pop(uri, None)
         self._paces.pop(uri, None)
         self.cache.forget(uri)
@@ -270,6 +279,8 @@ class Scheduler:
     async def _serve(self, request: CompletionRequest, run: Run) -> Completion:
         pace = self._paces.setdefault(request.uri, Pace())
         typed_on_last = pace.arrived(request, self._clock())
+        if (timer := self._refreshes.pop(request.uri, None)) is not None:
+            timer.cancel()  # the user did not pause: a newer request decides
         prefix, suffix = request.text[:request.offset], request.text[request.offset:]
         hit = self._lookup(request.uri, prefix, suffix)
         job = self._jobs.get(request.uri)
@@ -282,6 +293,7 @@ class Scheduler:
                 job.stop()
         if hit is not None:
             self.meter.counters.cache_hits += 1
+            self._refresh_later(request, run, hit, pace)
             return self._cached(hit)
         if request.trigger == "automatic":
             # A keystroke within the pause supersedes this request before any work.
@@ -297,6 +309,38 @@ class Scheduler:
             return await asyncio.shield(job.task)
         finally:
             self._release(job, pace)
+
+    def _refresh_later(self, request: CompletionRequest, run: Run, shown: str,
+                       pace: Pace) -> None:
+        """After a cache hit: if the user pauses and the model is idle, ask it again.
+
+        The cached rest of an older suggestion was written before what the user typed since;
+        the model may now guess better, and while the user reads it costs them nothing.
+        """
+        if not self.settings.refresh_after_hit or self._refreshed is None:
+            return
+        pause = max(REFRESH_PAUSE_S, 2 * pace.gap_s if pace.gap_s is not None else 0.0)
+        self._refreshes[request.uri] = asyncio.get_running_loop().call_later(
+            pause, self._refresh, request, run, shown)
+
+    def _refresh(self, request: CompletionRequest, run: Run, shown: str) -> None:
+        del self._refreshes[request.uri]
+        if any(job.running for job in self._jobs.values()):
+            return  # the model is busy: the suggestion shown stays
+        self.meter.counters.refreshes += 1
+        job = Job(request)
+        job.task = asyncio.get_running_loop().create_task(self._run(job, run))
+        self._jobs[request.uri] = job
+
+        def done(task: asyncio.Task[Completion]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                return
+            text = task.result().text
+            if text and text != shown and self._refreshed is not None:
+                self.meter.counters.refreshed += 1
+                self._refreshed(request.uri)
+
+        job.task.add_done_callback(done)
 
     async def _follow(self, job: Job, typed: str, pace: Pace) -> None:
         """Wait for a job the user typed on from; stop it once its text contradicts them."""

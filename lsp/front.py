@@ -14,6 +14,8 @@ from lspilot.session import Level
 if TYPE_CHECKING:
     from lspilot.lsp.server import LspilotServer
 
+REFRESH = "lspilot/refresh"
+
 MESSAGE_TYPES = {"error": types.MessageType.Error, "warning": types.MessageType.Warning,
                  "info": types.MessageType.Info}
 
@@ -71,6 +73,11 @@ class LspFront:
             self._ls.status.changed()
         else:
             self._ls.status.completed()
+
+    def refreshed(self, uri: str) -> None:
+        """`lspilot/refresh`: a newer suggestion waits at the document's cursor; editors
+        ask for inline completions again (there is no LSP request for this)."""
+        self._ls.protocol.notify(REFRESH, {"uri": uri})
 
     def release(self) -> None:
         """The client is initialized: send what was held."""

@@ -50,6 +50,9 @@ class TerminalFront:
     def status_changed(self, urgent: bool = True) -> None:
         """No status bar here."""
 
+    def refreshed(self, uri: str) -> None:
+        """No completions here."""
+
 
 def workspace_for(files: list[Path], folder: Path | None) -> tuple[Path, bool]:
     """The workspace root and whether to index it: `--workspace`, else the git repository of

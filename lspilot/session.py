@@ -52,6 +52,9 @@ class Front(SlotEvents, Protocol):
         """The state behind `Session.status()` changed (`urgent` False: only the recent
         completions' figures did, worth sending now and then)."""
 
+    def refreshed(self, uri: str) -> None:
+        """A better suggestion is ready for the document's cursor: ask again to show it."""
+
 
 @dataclass(frozen=True)
 class EditRequest:
@@ -159,7 +162,8 @@ class Session:
         load = load or store_loader(store)
         self.slots: dict[Role, ModelSlot] = {
             role: ModelSlot(role, self.settings, load, self, release=release) for role in ROLES}
-        self.engine = Engine(self.slots["autocomplete"], self.settings)
+        self.engine = Engine(self.slots["autocomplete"], self.settings,
+                             refreshed=front.refreshed)
         self.workspace: Workspace | None = None
         self.recent = Recent()
         self.problem: str | None = None

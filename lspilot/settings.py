@@ -71,6 +71,10 @@ class CompletionSettings:
         64, "Most tokens of text after the cursor for automatic (while typing) requests: each "
         "keystroke makes the model re-read all of them; invoked requests get suffixShare.",
         minimum=0, maximum=32768)
+    refresh_after_hit: bool = _setting(
+        True, "After a suggestion served from the typed-ahead cache, when the user pauses and "
+        "the model is idle, ask the model again with what was typed since; the editor is told "
+        "(`lspilot/refresh`) when the new suggestion differs.")
 
 
 @dataclass(frozen=True)

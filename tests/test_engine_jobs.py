@@ -83,7 +83,8 @@ class Quiet:
         pass
 
 
-async def engine_with(backend: GatedBackend) -> Engine:
+async def engine_with(backend: GatedBackend,
+                      refreshed: list[str] | None = None) -> Engine:
     settings, errors = parse_settings({"models": {"autocomplete": "gated"},
                                        "completion": {"debounceMs": 0}}, Settings())
     assert not errors
@@ -93,7 +94,8 @@ async def engine_with(backend: GatedBackend) -> Engine:
 
     slot = ModelSlot("autocomplete", settings, load, Quiet())  # type: ignore[arg-type]
     await slot.start_loading()
-    return Engine(slot, settings)
+    return Engine(slot, settings, refreshed=refreshed.append if refreshed is not None
+                  else None)
 
 
 TEXT = "total = \n"
@@ -325,3 +327,53 @@ async def test_a_job_left_alone_is_stopped_only_if_nobody_waited_during_the_grac
     last()  # nobody came during this grace
     assert job.stopping
     await asyncio.gather(job.task, return_exceptions=True)
+
+
+async def finished(engine: Engine, backend: GatedBackend, request: CompletionRequest) -> str:
+    """Complete `request` on the model, releasing every piece."""
+    task = asyncio.create_task(engine.complete(request))
+    for _ in backend.pieces:
+        backend.release.put_nowait(None)
+    return (await task).text
+
+
+async def test_after_a_cache_hit_a_pause_asks_the_model_again() -> None:
+    backend, told = GatedBackend(["price", " * ", "count"]), []
+    engine = await engine_with(backend, told)
+    assert await finished(engine, backend, CompletionRequest("u", TEXT, AT)) == "price * count"
+    typed = CompletionRequest("u", TEXT[:AT] + "pr" + TEXT[AT:], AT + 2)
+    hit = await engine.complete(typed)
+    assert hit.cached and hit.text == "ice * count"
+    backend.pieces = ["ice * total"]  # with "pr" typed, the model now says something else
+    await until(lambda: backend.started == 2, what="a refresh after the pause")
+    backend.release.put_nowait(None)
+    await until(lambda: told == ["u"], what="the editor told")
+    again = await engine.complete(typed)
+    assert again.cached and again.text == "ice * total"
+    counters = engine.meter.counters
+    assert (counters.refreshes, counters.refreshed) == (1, 1)
+
+
+async def test_a_refresh_that_says_the_same_is_not_told() -> None:
+    backend, told = GatedBackend(["price", " * ", "count"]), []
+    engine = await engine_with(backend, told)
+    await finished(engine, backend, CompletionRequest("u", TEXT, AT))
+    backend.pieces = ["ice * count"]
+    await engine.complete(CompletionRequest("u", TEXT[:AT] + "pr" + TEXT[AT:], AT + 2))
+    await until(lambda: backend.started == 2, what="a refresh after the pause")
+    backend.release.put_nowait(None)
+    await until(lambda: engine.scheduler.job("u") is None, what="the refresh done")
+    assert told == [] and engine.meter.counters.refreshed == 0
+
+
+async def test_a_keystroke_before_the_pause_ends_asks_nothing_more() -> None:
+    backend, told = GatedBackend(["price", " * ", "count"]), []
+    engine = await engine_with(backend, told)
+    await finished(engine, backend, CompletionRequest("u", TEXT, AT))
+    for typed in ("p", "pr", "pri"):
+        hit = await engine.complete(CompletionRequest("u", TEXT[:AT] + typed + TEXT[AT:],
+                                                      AT + len(typed)))
+        assert hit.cached
+    engine.scheduler.close("u")  # the last keystroke's pause: closing drops it too
+    await asyncio.sleep(0.6)
+    assert backend.started == 1 and engine.meter.counters.refreshes == 0

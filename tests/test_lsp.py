@@ -22,6 +22,7 @@ from tests.lsp_client import (
     open_doc,
     wait_for_state,
 )
+from tests.polling import until
 from tests.tiny_gguf import TinyModel, build
 
 URI = "file:///work/add.py"
@@ -226,8 +227,37 @@ async def test_typing_the_suggestion_is_served_from_the_cache_and_acceptance_cou
     assert await command(client, accept.command, *(accept.arguments or [])) is True
     assert await command(client, accept.command, *(accept.arguments or [])) is False
     stats = await command(client, "lspilot.stats")
-    assert stats["modelCalls"] == 1 and stats["cacheHits"] == 1 and stats["shown"] == 2
+    # The typed request asked no model (a pause after it may ask again: a refresh).
+    assert stats["modelStarts"] - stats["refreshes"] == 1
+    assert stats["cacheHits"] == 1 and stats["shown"] == 2
     assert stats["accepted"] == 1 and stats["acceptedChars"] == 2
+
+
+async def test_a_pause_after_a_cache_hit_refreshes_the_suggestion(
+        client: LanguageClient) -> None:
+    told: list[str] = []
+
+    @client.feature("lspilot/refresh")
+    def refreshed(params: Any) -> None:
+        told.append(params.uri)  # pygls hands unknown params as a namedtuple
+
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    first = await inline(client, URI, 1, 11)
+    assert first is not None and first.items[0].insert_text == "a + b"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="a")]))
+    second = await inline(client, URI, 1, 12)
+    assert second is not None and second.items[0].insert_text == " + b"
+    # The tiny model says `a + b` whatever it reads: asked again after `a`, its suggestion
+    # differs from the cached rest, and the editor is told to ask.
+    await until(lambda: told, what="lspilot/refresh")
+    assert told == [URI]
+    third = await inline(client, URI, 1, 12)
+    assert third is not None and third.items[0].insert_text != " + b"
+    stats = await command(client, "lspilot.stats")
+    assert (stats["refreshes"], stats["refreshed"]) == (1, 1)
 
 
 async def test_an_invoked_multiline_completion_offers_its_first_line_too(

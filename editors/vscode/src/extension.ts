@@ -139,6 +139,13 @@ function createClient(context: vscode.ExtensionContext): LanguageClient {
     serverNotifies = true;
     show({ ...params });
   });
+  // The server has a newer suggestion for a document's cursor (after a typed-ahead hit).
+  created.onNotification('lspilot/refresh', (params: { uri: string }) => {
+    const editor = vscode.window.activeTextEditor;
+    if (editor && editor.document.uri.toString() === params.uri) {
+      void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    }
+  });
   return created;
 }
 

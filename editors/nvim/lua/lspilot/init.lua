@@ -104,6 +104,12 @@ local handlers = {
     M.server_notifies = true
     set_status(params)
   end,
+  ['lspilot/refresh'] = function(_, params)
+    -- Neovim 0.12's vim.lsp.inline_completion asks again on its own next trigger.
+    if vim.lsp.inline_completion == nil and params and params.uri then
+      require('lspilot.ghost').refresh(params.uri)
+    end
+  end,
   ['$/progress'] = function(err, result, ctx, config)
     require('lspilot.edit').on_progress(result, ctx.client_id)
     local value = result and result.value or {}
