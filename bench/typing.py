@@ -7,8 +7,11 @@ longer pause after a word and at a line end). After every keystroke the client s
 request, as editors do. A suggestion is *shown* when its answer arrives before the next
 keystroke; typed characters that match the shown suggestion count as predicted.
 
-The same replay runs twice: with lspilot's defaults, and naive (no typed-ahead cache, no
-stable window, no KV-cache reuse, no early stop).
+The same replay runs with lspilot's defaults, naive (no typed-ahead cache, no stable window,
+no KV-cache reuse, no early stop: a client that calls the model on every keystroke), and on
+request without the refresh after a cache hit (`--runs lspilot,norefresh,naive`). When the
+server announces a newer suggestion (`lspilot/refresh`) the client asks again, as the
+editors do.
 
     .venv/bin/python -m bench.typing [--model NAME|PATH] [--functions 3] [--json OUT]
         [--threads N] [--lspilot CMD]
@@ -57,6 +60,8 @@ class Run:
     keystrokes: int = 0
     typed_chars: int = 0
     predicted_chars: int = 0
+    refreshed_shown: int = 0
+    """Suggestions shown because the server announced a newer one after a pause."""
     shown_latencies_ms: list[float] = field(default_factory=list)
     inside: int = 0
     """Keystrokes that typed the next character of the suggestion on screen."""
@@ -109,12 +114,20 @@ LSPILOT = [sys.executable, "-m", "lspilot"]
 """How the server is started (`--lspilot` replaces it, e.g. to measure another checkout)."""
 
 
-async def replay(model: Path, functions: int, naive: bool, threads: int = 0) -> Run:
+RUNS: dict[str, dict[str, Any]] = {
+    "lspilot": {},
+    "norefresh": {"completion": {"refreshAfterHit": False}},
+    "naive": NAIVE,
+}
+"""Replays by name: lspilot's defaults; the same without asking again after a cache hit and
+a pause; a client that calls the model on every keystroke."""
+
+
+async def replay(model: Path, functions: int, settings: dict[str, Any],
+                 threads: int = 0) -> Run:
     client = LanguageClient("lspilot-typing", "1")
     await client.start_io(*LSPILOT, "serve", "--log-level", "warning")
-    options: dict[str, Any] = {"models": {"autocomplete": str(model)}}
-    if naive:
-        options.update(NAIVE)
+    options: dict[str, Any] = {"models": {"autocomplete": str(model)}, **settings}
     if threads:
         llama = options.setdefault("llamaCpp", {})
         options["llamaCpp"] = {**llama, "threads": threads}
@@ -123,6 +136,12 @@ async def replay(model: Path, functions: int, naive: bool, threads: int = 0) -> 
     client.initialized(types.InitializedParams())
     run = Run()
     hits = 0
+    refreshed = asyncio.Event()
+
+    @client.feature("lspilot/refresh")
+    def on_refresh(params: Any) -> None:
+        refreshed.set()  # an editor asks again (one document at a time here)
+
     for number, (name, text, offset, body) in enumerate(tasks(functions)):
         uri = f"file:///typing/{number}/{name}"
         client.text_document_did_open(types.DidOpenTextDocumentParams(
@@ -183,7 +202,8 @@ async def replay(model: Path, functions: int, naive: bool, threads: int = 0) -> 
                     types.ExecuteCommandParams(command="lspilot.lastCompletion"))
                 if last and last["completion"] == shown and last["promptMs"] > 0:
                     run.model_ratios.append(latency_ms / (last["promptMs"] + last["generateMs"]))
-            await asyncio.sleep(max(0.0, gap - waited))
+            shown = await rest_of_gap(client, uri, text, offset, gap - waited, refreshed, shown,
+                                      run)
         if pending is not None and not pending[1].done():
             client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
     run.stats = await client.workspace_execute_command_async(
@@ -192,6 +212,34 @@ async def replay(model: Path, functions: int, naive: bool, threads: int = 0) -> 
     client.exit(None)
     await client.stop()
     return run
+
+
+async def rest_of_gap(client: LanguageClient, uri: str, text: str, offset: int, left: float,
+                      refreshed: asyncio.Event, shown: str, run: Run) -> str:
+    """Wait out the gap before the next keystroke; when the server announces a newer
+    suggestion meanwhile, ask for it as an editor does, and show it if it comes in time."""
+    deadline = time.perf_counter() + max(0.0, left)
+    refreshed.clear()
+    while (remaining := deadline - time.perf_counter()) > 0:
+        try:
+            await asyncio.wait_for(refreshed.wait(), remaining)
+        except TimeoutError:
+            break
+        refreshed.clear()
+        try:
+            result = await asyncio.wait_for(client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    context=types.InlineCompletionContext(
+                        types.InlineCompletionTriggerKind.Automatic),
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=position(text, offset))), max(0.01, deadline - time.perf_counter()))
+        except Exception:  # not back before the next keystroke
+            break
+        if result is not None and result.items and result.items[0].insert_text:
+            shown = result.items[0].insert_text
+            run.refreshed_shown += 1
+    await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+    return shown
 
 
 def summary(run: Run) -> dict[str, float]:
@@ -214,6 +262,9 @@ def summary(run: Run) -> dict[str, float]:
         "of_which_stopped_when_it_went_another_way": stats["joinsAbandoned"],
         "shown_over_model_time_p50": percentile(run.model_ratios, 50),
         "predicted_chars_ratio": run.predicted_chars / max(1, run.typed_chars),
+        "predicted_chars_per_keystroke": run.predicted_chars / max(1, run.keystrokes),
+        "refreshes": stats.get("refreshes", 0),
+        "refreshed_and_shown": run.refreshed_shown,
         "server_model_latency_p50_ms": stats["latencyMsP50"],
     }
 
@@ -226,7 +277,7 @@ def main() -> None:
     parser.add_argument("--functions", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--runs", default="lspilot,naive",
-                        help="which replays: lspilot, naive or both (comma-separated)")
+                        help=f"which replays, comma-separated: {', '.join(RUNS)}")
     parser.add_argument("--threads", type=int, default=0,
                         help="llamaCpp.threads (default: the setting's, all cores)")
     parser.add_argument("--lspilot", help="command that runs lspilot (default: this Python's "
@@ -237,15 +288,13 @@ def main() -> None:
     model = ModelStore.from_env().resolve(args.model)
     results = {}
     wanted = args.runs.split(",")
-    for label, naive in (("lspilot", False), ("naive", True)):
-        if label not in wanted:
-            continue
-        run = asyncio.run(replay(model, args.functions, naive, args.threads))
+    for label in wanted:
+        run = asyncio.run(replay(model, args.functions, RUNS[label], args.threads))
         results[label] = summary(run)
         print(f"\n{label}:")
         for key, value in results[label].items():
             print(f"  {key:34} {value:10.3f}")
-    if set(results) != {"lspilot", "naive"}:
+    if not {"lspilot", "naive"} <= set(results):
         if args.json:
             args.json.write_text(json.dumps({"results": results}, indent=2))
         return
