@@ -12,6 +12,7 @@ from lspilot.completion.cursor import CursorContext
 from lspilot.completion.syntax import in_comment_or_string, keep_valid
 
 _CLOSERS = set(")]}>\"'`;:,")
+_CLOSER_CHARS = "".join(sorted(_CLOSERS))
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -114,10 +115,12 @@ def _trim_line_suffix_overlap(text: str, line_suffix: str) -> str:
     body = text.rstrip()
     if body.endswith(rest):
         return body[: len(body) - len(rest)]
-    # Partial repeats count only for closing punctuation (`foo(a, b)` before `)`).
-    for size in range(len(rest), 0, -1):
-        head = rest[:size]
-        if set(head) <= _CLOSERS and body.endswith(head):
+    # Partial repeats count only for closing punctuation (`foo(a, b)` before `)`): only
+    # the run of closers that starts `rest` can repeat, and no more of it than `body` holds
+    # (bounding the search by these keeps it linear in a line of any length).
+    closers = len(rest) - len(rest.lstrip(_CLOSER_CHARS))
+    for size in range(min(closers, len(body)), 0, -1):
+        if body.endswith(rest[:size]):
             return body[: len(body) - size]
     return text
 
@@ -132,9 +135,28 @@ def _only_closers(line: str) -> bool:
 
 def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
     """True when `line` is the next line of text after the cursor, written again."""
-    rest = cursor.suffix.split("\n")
-    following = [s.strip() for s in (rest if inserts_lines(cursor) else rest[1:]) if s.strip()]
-    return bool(following) and line.strip() == following[0]
+    following = _next_text_line(cursor.suffix, skip_first=not inserts_lines(cursor))
+    return following is not None and line.strip() == following
+
+
+def _next_text_line(suffix: str, skip_first: bool) -> str | None:
+    """The first non-blank line of `suffix` (after its first line if `skip_first`), stripped.
+
+    Read line by line: this runs for every streamed piece, and the suffix may be a whole
+    large file.
+    """
+    start = suffix.find("\n") + 1 if skip_first else 0
+    if skip_first and start == 0:
+        return None
+    while start <= len(suffix):
+        end = suffix.find("\n", start)
+        line = suffix[start:] if end < 0 else suffix[start:end]
+        if line.strip():
+            return line.strip()
+        if end < 0:
+            return None
+        start = end + 1
+    return None
 
 
 def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:

@@ -250,7 +250,8 @@ class LspilotServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents = Documents()
         self.front = LspFront(self)
-        self.session = Session(store, self.front, self.documents.all, forced_model, load)
+        self.session = Session(store, self.front, self.documents.for_context, forced_model,
+                               load)
         self.status = StatusReporter(self.session.status, self.protocol.notify)
         self.shutdown_requested = False
         self.progress_cancellers: dict[str, Callable[[], None]] = {}
@@ -351,7 +352,10 @@ class LspilotServer(LanguageServer):
     @property
     def encoding(self) -> str:
         """The position encoding negotiated at initialize (utf-16 unless agreed otherwise)."""
-        return str(self.workspace.position_encoding or "utf-16")
+        kind = self.workspace.position_encoding
+        # lsprotocol's enum: str() of it is "PositionEncodingKind.Utf16", its value "utf-16".
+        return str(kind.value if isinstance(kind, types.PositionEncodingKind) else
+                   kind or "utf-16")
 
     @property
     def client_supports_progress(self) -> bool:
