@@ -3,9 +3,13 @@
 tree-sitter reuses the unchanged parts of the old tree when it is told where the text
 changed (`Tree.edit`) before parsing again. A keystroke only edits the tree; the parse
 waits until someone reads `tree` (a completion), so a burst of keystrokes costs one parse.
-A parse is bounded: a document over `MAX_TREE_BYTES` keeps no tree, and a parse that runs
-past `PARSE_BUDGET_S` of CPU (tree-sitter's error recovery can take seconds on a large file
-with an unclosed bracket near its top) is abandoned; readers then do without a tree.
+Parsing is bounded: a document over `MAX_TREE_BYTES` keeps no tree, and one whose parse
+took over `PARSE_BUDGET_S` of CPU (tree-sitter's error recovery can take seconds on a large
+file with an unclosed bracket near its top) stops keeping one; readers then do without.
+
+The budget is checked after a parse, not during it: py-tree-sitter 0.26 can only stop a
+parse from a progress callback, which needs the text read through a callback, and it leaks
+every chunk such a callback returns (a 1 MB file leaked 2 MB per parse).
 """
 
 from __future__ import annotations
@@ -19,15 +23,13 @@ from lspilot.context.languages import parser
 
 log = logging.getLogger(__name__)
 
-MAX_TREE_BYTES = 1024 * 1024
+MAX_TREE_BYTES = 512 * 1024
 """A document larger than this (in UTF-8) keeps no syntax tree."""
 
-PARSE_BUDGET_S = 0.25
-"""CPU time one parse may take; past it the document goes without a tree until its whole
-text is replaced. CPU time of the parsing thread, not wall time, so that a busy machine
-does not cost a tree."""
-
-_CHUNK = 64 * 1024
+PARSE_BUDGET_S = 0.5
+"""CPU time a parse may take; a document whose parse took longer goes without a tree until
+its whole text is replaced. CPU time of the parsing thread, not wall time, so that a busy
+machine does not cost a tree."""
 
 
 class DocumentTree:
@@ -50,7 +52,7 @@ class DocumentTree:
     @property
     def tree(self) -> Tree | None:
         """The up-to-date tree (parsed now if edits came since), or None: no grammar, a
-        document over `MAX_TREE_BYTES`, or a parse that ran out of time."""
+        document over `MAX_TREE_BYTES`, or one edited since a parse over the budget."""
         if self._stale:
             self._stale = False
             self._parse()
@@ -71,6 +73,7 @@ class DocumentTree:
         start, end = min(start, end), max(start, end)
         self.text = old[:start] + new_text + old[end:]
         if not self._keeps:
+            self._tree = self._previous = None  # a tree kept past its budget is now stale
             return
         if len(self.text) > MAX_TREE_BYTES:
             self._drop("it grew over the size for a tree")
@@ -108,23 +111,17 @@ class DocumentTree:
 
     def _parse(self) -> None:
         assert self._parser is not None
-        source, old = self._source, self._tree
-        deadline = time.thread_time() + self._budget_s
-
-        def read(byte: int, _point: Point) -> bytes:
-            return source[byte:byte + _CHUNK]
-
-        def late(*_state: object) -> bool:
-            return time.thread_time() > deadline
-
-        try:
-            tree = self._parser.parse(read, old, progress_callback=late) if old is not None \
-                else self._parser.parse(read, progress_callback=late)
-        except ValueError:  # tree-sitter's "Parsing failed": the budget ran out
-            self._parser.reset()
-            self._drop(f"parsing took over {self._budget_s} s of CPU")
-            return
+        old = self._tree
+        started = time.thread_time()
+        tree = self._parser.parse(self._source, old) if old is not None else \
+            self._parser.parse(self._source)
         self._previous, self._tree = old, tree
+        spent = time.thread_time() - started
+        if spent > self._budget_s:  # this reader gets the tree it paid for; nobody after
+            log.info("%s keeps no syntax tree: parsing took %.2f s of CPU",
+                     self.language_id, spent)
+            self._source = b""
+            self._keeps = False
 
     def _drop(self, reason: str) -> None:
         log.info("%s keeps no syntax tree: %s", self.language_id or "document", reason)

@@ -162,6 +162,13 @@ class Workspace:
         """Note an edit (old line numbers), for the recent-edits source."""
         self.recent.record(self.relative(uri), start_line, end_line, new_text, time.monotonic())
 
+    def closed(self, uri: str) -> None:
+        """A document closed: drop what was kept of its text (its windows, the last context
+        gathered in it); its recent edits stay, read from disk from now on."""
+        self._windows.forget(self.relative(uri))
+        if self._last is not None and self._last.key.uri == uri:
+            self._last = None
+
     def saved(self, uri: str) -> None:
         """A document was written to disk: index it now rather than on the file event."""
         if self.index is not None:

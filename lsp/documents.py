@@ -73,11 +73,12 @@ class Document:
         tokenizer can encode; U+FFFD takes its place and keeps later positions on the line in
         step with the client's. In utf-8 a position inside a character lands on its start.
         """
-        edits = []
+        edits: list[Edit] = []
+        ends = [locate(self.text, *end, encoding, self.starts) for end in span]
+        if not new_text and ends[0] == ends[1]:
+            return edits  # nothing inserted, nothing removed: a pair stays whole
         if encoding == "utf-16":
-            split = {offset for offset, inside in (locate(self.text, *end, encoding, self.starts)
-                                                   for end in span) if inside}
-            for offset in sorted(split, reverse=True):
+            for offset in sorted({offset for offset, inside in ends if inside}, reverse=True):
                 edits.append(self._replace(offset, offset + 1, SPLIT_PAIR))
         a = locate(self.text, *span[0], encoding, self.starts)[0]
         b = locate(self.text, *span[1], encoding, self.starts)[0]

@@ -35,6 +35,7 @@ from pygls.protocol.json_rpc import (
 )
 
 from lspilot import __version__
+from lspilot.lsp import heap
 from lspilot.lsp.documents import Documents
 from lspilot.lsp.front import LspFront
 from lspilot.lsp.status import StatusReporter
@@ -111,6 +112,8 @@ class LspilotProtocol(LanguageServerProtocol):
     def __init__(self, server: Any, converter: cattrs.Converter) -> None:
         super().__init__(server, converter)
         self.initialize_received = False
+        self.exited = False
+        """`exit` came: the connection is closing and nothing more is sent."""
 
     def receive(self, body: bytes) -> None:
         """One message's body off the wire: parsed, checked, then handled or refused."""
@@ -187,6 +190,12 @@ class LspilotProtocol(LanguageServerProtocol):
                 self._handle_response(msg_id, None, types.ResponseError(
                     types.ErrorCodes.InvalidRequest, "malformed response from the client"))
 
+    def _send_data(self, data: Any) -> None:
+        """pygls's, except after `exit`: background work (a model still loading) must not
+        write to the closed stream."""
+        if not self.exited:
+            super()._send_data(data)
+
     def _answer(self, msg_id: int | str | None, code: int, message: str) -> None:
         self._send_data(types.ResponseErrorMessage(
             id=msg_id, error=types.ResponseError(code=code, message=message)))
@@ -196,6 +205,8 @@ class LspilotProtocol(LanguageServerProtocol):
         `shutdown` but `exit`; then pygls's dispatch."""
         method = getattr(message, "method", None)
         request = method is not None and hasattr(message, "id")
+        if method == types.EXIT:
+            self.exited = True
         if method is None or method == types.EXIT:
             super().handle_message(message)
             return
@@ -218,6 +229,16 @@ class LspilotProtocol(LanguageServerProtocol):
                 log.info("dropped %s before initialize", method)
             return
         super().handle_message(message)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams
+                                       ) -> Generator[Any, Any, Any]:
+        """pygls's, with absent arguments read as none: pygls then skips its count of them
+        and calls a command that needs one without it (an internal error)."""
+        if params.arguments is None:
+            params = types.ExecuteCommandParams(command=params.command, arguments=[],
+                                                work_done_token=params.work_done_token)
+        return (yield from super().lsp_workspace__execute_command(params))
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams
@@ -268,6 +289,7 @@ class LspilotServer(LanguageServer):
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve on stdin and stdout (pygls's loop, with `wire`'s bounds)."""
+        heap.bound_transients()
         self._stop_event = stop = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         source = BinarySource(stdin or sys.stdin.buffer, self.thread_pool)
@@ -282,6 +304,7 @@ class LspilotServer(LanguageServer):
 
     def start_tcp(self, host: str, port: int) -> None:
         """Serve one client on TCP (pygls's loop, with `wire`'s bounds)."""
+        heap.bound_transients()
         self._stop_event = stop = threading.Event()
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

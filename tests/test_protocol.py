@@ -92,6 +92,7 @@ INLINE_AT = {"textDocument": {"uri": "file:///w/a.py"},
     ("workspace/executeCommand", None),
     ("workspace/executeCommand", []),
     ("workspace/executeCommand", {"command": "lspilot.accept", "arguments": ["x"]}),
+    ("workspace/executeCommand", {"command": "lspilot.accept"}),  # no arguments at all
     ("workspace/executeCommand", {"command": "lspilot.selectModel", "arguments": [1, 2]}),
     ("workspace/executeCommand", {"command": "lspilot.nope"}),
 ])
