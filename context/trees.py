@@ -4,8 +4,9 @@ tree-sitter reuses the unchanged parts of the old tree when it is told where the
 changed (`Tree.edit`) before parsing again. A keystroke only edits the tree; the parse
 waits until someone reads `tree` (a completion), so a burst of keystrokes costs one parse.
 Parsing is bounded: a document over `MAX_TREE_BYTES` keeps no tree, and one whose parse
-took over `PARSE_BUDGET_S` of CPU (tree-sitter's error recovery can take seconds on a large
-file with an unclosed bracket near its top) stops keeping one; readers then do without.
+took over its budget of CPU (`PARSE_BUDGET_S` for a whole text, `REPARSE_BUDGET_S` after
+edits: tree-sitter's error recovery can take seconds on a large file with an unclosed
+bracket near its top) stops keeping one; readers then do without.
 
 The budget is checked after a parse, not during it: py-tree-sitter 0.26 can only stop a
 parse from a progress callback, which needs the text read through a callback, and it leaks
@@ -27,18 +28,24 @@ MAX_TREE_BYTES = 512 * 1024
 """A document larger than this (in UTF-8) keeps no syntax tree."""
 
 PARSE_BUDGET_S = 0.5
-"""CPU time a parse may take; a document whose parse took longer goes without a tree until
-its whole text is replaced. CPU time of the parsing thread, not wall time, so that a busy
-machine does not cost a tree."""
+"""CPU time the first parse of a text may take; a document whose parse took longer goes
+without a tree until its whole text is replaced. CPU time of the parsing thread, not wall
+time, so that a busy machine does not cost a tree."""
+
+REPARSE_BUDGET_S = 0.05
+"""CPU time a parse after edits may take (it reuses the old tree and takes milliseconds;
+one that takes longer will on every keystroke: a lone-CR file parsed as Python took 0.4 s)."""
 
 
 class DocumentTree:
     """A document's text and its syntax tree, kept in step by `replace`."""
 
-    def __init__(self, language_id: str, text: str, budget_s: float = PARSE_BUDGET_S) -> None:
+    def __init__(self, language_id: str, text: str, budget_s: float = PARSE_BUDGET_S,
+                 reparse_budget_s: float = REPARSE_BUDGET_S) -> None:
         self.language_id = language_id
         self.text = text
         self._budget_s = budget_s
+        self._reparse_budget_s = reparse_budget_s
         self._parser: Parser | None = parser(language_id)
         self._tree: Tree | None = None
         self._previous: Tree | None = None
@@ -117,7 +124,8 @@ class DocumentTree:
             self._parser.parse(self._source)
         self._previous, self._tree = old, tree
         spent = time.thread_time() - started
-        if spent > self._budget_s:  # this reader gets the tree it paid for; nobody after
+        budget = self._budget_s if old is None else self._reparse_budget_s
+        if spent > budget:  # this reader gets the tree it paid for; nobody after
             log.info("%s keeps no syntax tree: parsing took %.2f s of CPU",
                      self.language_id, spent)
             self._source = b""

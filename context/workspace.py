@@ -25,7 +25,7 @@ from lspilot.context.gather import CountTokens, Gathered
 from lspilot.context.git_diff import GitDiff
 from lspilot.context.ignore import Exclusions, is_secret
 from lspilot.context.index import WorkspaceIndex
-from lspilot.context.languages import language_id_for
+from lspilot.context.languages import language, language_id_for
 from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
 from lspilot.context.snippet import Snippet
 from lspilot.context.symbols import (
@@ -208,7 +208,13 @@ class Workspace:
 
         own_doc = next((d for d in documents if d.uri == uri), None)
         tree = own_doc.syntax if own_doc is not None and own_doc.text == text else None
-        own = analyze(language_id, text, tree) if language_id else FileSymbols(language_id)
+        if not language_id or (own_doc is not None and tree is None
+                               and language(language_id) is not None):
+            # The server keeps no tree for this document (too large, or too slow to parse):
+            # parsing it here on every request would spend what the tree's bounds saved.
+            own = FileSymbols(language_id)
+        else:
+            own = analyze(language_id, text, tree)
         scope = _scope(own, line)
         if last_time is not None and scope is not None and last_time.scope == scope:
             last_time.line = line

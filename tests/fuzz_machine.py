@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import re
 import tempfile
 import time
@@ -42,7 +43,6 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
-    precondition,
     rule,
 )
 
@@ -64,6 +64,8 @@ URIS = tuple(f"file:///fuzz/{name}" for name in
 LANGUAGES = ("python", "javascript", "rust", "go", "typescript", "plaintext", "", "c",
              "unknown-lang")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_EOL = re.compile("\r\n|\r|\n")
 
 T = TypeVar("T")
 
@@ -163,18 +165,57 @@ def _position(units: list[tuple[int, int, int]], starts: list[int], line: int,
     return at
 
 
+def _line_spans(text: str, lines: set[int]) -> dict[int, tuple[int, int]]:
+    """(first character, first character of the next line) of each of `lines` that exists."""
+    spans: dict[int, tuple[int, int]] = {}
+    line, start = 0, 0
+    for match in _EOL.finditer(text):
+        if line in lines:
+            spans[line] = (start, match.end())
+        line, start = line + 1, match.end()
+        if line > max(lines):
+            return spans
+    if line in lines:
+        spans[line] = (start, len(text))
+    return spans
+
+
 def model_edit(text: str, encoding: str, start: tuple[int, int], end: tuple[int, int],
                new_text: str) -> str:
-    """The document after an incremental change, by lspilot's documented rules."""
+    """The document after an incremental change, by lspilot's documented rules.
+
+    Only the lines the range touches are worked in code units; where those hold no
+    character of more than one unit, positions are plain character offsets.
+    """
     if min(*start, *end) < 0 or max(*start, *end) > MAX_POSITION:
         return text  # the notification does not parse: nothing changes
-    units = _units(text, encoding, 0)
+    spans = _line_spans(text, {start[0], end[0]})
+    first = min(start[0], end[0])
+    r0 = spans[first][0] if first in spans else len(text)
+    r1 = max(spans[line][1] if line in spans else len(text) for line in (start[0], end[0]))
+    region = text[r0:r1]
+    ends = [(line - first, character) for line, character in (start, end)]
+    simple = encoding == "utf-32" or (encoding == "utf-8" and region.isascii()) or \
+        (encoding == "utf-16" and _ASTRAL.search(region) is None)
+    if simple:
+        bounds = _line_spans(region, {line for line, _ in ends})
+        offsets = []
+        for line, character in ends:
+            if line not in bounds:
+                offsets.append(len(region))
+                continue
+            line_start, line_end = bounds[line]
+            while line_end > line_start and region[line_end - 1] in "\r\n":
+                line_end -= 1
+            offsets.append(line_start + min(character, line_end - line_start))
+        a, b = min(offsets), max(offsets)
+        return text[:r0] + region[:a] + wire(new_text) + region[b:] + text[r1:]
+    units = _units(region, encoding, 0)
     starts = _line_starts(units)
-    a = _position(units, starts, *start, encoding)
-    b = _position(units, starts, *end, encoding)
-    a, b = min(a, b), max(a, b)
-    inserted = _units(wire(new_text), encoding, len(text) + 1)
-    return _decode(units[:a] + inserted + units[b:], encoding)
+    a, b = sorted(_position(units, starts, line, character, encoding)
+                  for line, character in ends)
+    inserted = _units(wire(new_text), encoding, len(region) + 1)
+    return text[:r0] + _decode(units[:a] + inserted + units[b:], encoding) + text[r1:]
 
 
 def line_lengths(text: str, encoding: str) -> list[int]:
@@ -188,8 +229,8 @@ def line_lengths(text: str, encoding: str) -> list[int]:
 # --- what editors (and broken clients) send
 
 PIECES = ["def f(x):\n    return x\n", "foo(", "\r\n", "\r", "\n", "\x00", "😀", "é", "中",
-          "\ud83d", "\ude00", "\ud83d\ude00", "\t", "'", '"', "{", "}", "    ", "x = 1",
-          "\ufeff", "\u2028", "//", "#", "/*", "*/", "\\", "\x7f"]
+          "\U0001d538", "\ud83d", "\ude00", "\ud83d\ude00", "\t", "'", '"', "{", "}", "    ",
+          "x = 1", "\ufeff", "\u2028", "//", "#", "/*", "*/", "\\", "\x7f"]
 texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)),
                  max_size=12).map("".join)
 big_texts = st.sampled_from([
@@ -242,8 +283,8 @@ class ServerMachine(RuleBasedStateMachine):
     """One server process, one encoding, one run of random traffic."""
 
     model: Path
-    """The tiny GGUF (set by the caller on the class before running)."""
-    report: Report = Report()
+    """The tiny GGUF (the caller sets it on a subclass, with `report`)."""
+    report: Report
     strict = True
     encodings: tuple[str, ...] = ENCODINGS
     big = True
@@ -258,6 +299,8 @@ class ServerMachine(RuleBasedStateMachine):
         self.encoding = "utf-16"
         self.rss_start = 0
         self.pending: dict[int | str, float] = {}
+        self.pending_completions: list[int | str] = []
+        self.rng = random.Random(0)
 
     # --- plumbing
 
@@ -301,7 +344,8 @@ class ServerMachine(RuleBasedStateMachine):
             return None
         sent = self.pending.pop(msg_id, None) if msg_id is not None else None
         if sent is not None:
-            self.report.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            arrived = client.arrived.get(msg_id, time.perf_counter())
+            self.report.latencies_ms.append((arrived - sent) * 1000)
         error = answer.get("error")
         if error is not None and error.get("code") == INTERNAL_ERROR:
             self.report.internal_errors += 1
@@ -340,9 +384,13 @@ class ServerMachine(RuleBasedStateMachine):
             text = self._run(self._client.request(
                 "workspace/executeCommand",
                 {"command": "lspilot.debug.document", "arguments": [uri, True]}))
-            server = (text.get("result") or {}).get("text")
-            self._fail(f"{uri} differs ({self.encoding}): server {server!r:.300} "
-                       f"model {expected!r:.300}")
+            server = str((text.get("result") or {}).get("text"))
+            at = next((i for i, (a, b) in enumerate(zip(server, expected, strict=False))
+                       if a != b), min(len(server), len(expected)))
+            self._fail(f"{uri} differs ({self.encoding}) from character {at}: server "
+                       f"{server[max(0, at - 40):at + 40]!r} model "
+                       f"{expected[max(0, at - 40):at + 40]!r} ({len(server)} and "
+                       f"{len(expected)} characters)")
 
     # --- life cycle
 
@@ -353,6 +401,7 @@ class ServerMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
         self.encoding = encoding = data.draw(st.sampled_from(self.encodings))
+        self.rng = random.Random(data.draw(st.integers(0, 2**32 - 1)))
         env = {DEBUG_COMMANDS_ENV: "1", "LSPILOT_HOME": self.home.name}
         self.client = self._run(RawClient.start(SERVE, env))
         answer = self._run(self._client.initialize(self._settings(), encoding))
@@ -393,16 +442,31 @@ class ServerMachine(RuleBasedStateMachine):
             self.loop.close()
             self.home.cleanup()
 
+    # --- one step: an action drawn by weight (one rule, so that Hypothesis's swarm
+    # testing, which turns rules off per run, cannot leave a short run without edits)
+
+    @rule(data=st.data())
+    def step(self, data: st.DataObject) -> None:
+        """One action, drawn by weight among those possible now."""
+        weighted = [(self.open_document, 2), (self.open_big_document, 1 if self.big else 0),
+                    (self.close_document, 1), (self.complete, 3), (self.misbehave, 3)]
+        if self.docs:
+            weighted += [(self.change_document, 3), (self.type_keys, 2),
+                         (self.replace_document, 1), (self.cancel_storm, 1)]
+        # A weighted choice, not a draw: Hypothesis favours the first choices of a draw.
+        actions, weights = zip(*weighted, strict=True)
+        self.rng.choices(actions, weights)[0](data)
+
     # --- documents
 
-    @rule(uri=st.sampled_from(URIS), language=st.sampled_from(LANGUAGES), text=texts)
-    def open_document(self, uri: str, language: str, text: str) -> None:
-        self._open(uri, language, text)
+    def open_document(self, data: st.DataObject) -> None:
+        """didOpen of small text in any language (an open document is opened again too)."""
+        self._open(data.draw(st.sampled_from(URIS)), data.draw(st.sampled_from(LANGUAGES)),
+                   data.draw(texts))
 
-    @precondition(lambda self: self.big)
-    @rule(uri=st.sampled_from(URIS), text=big_texts)
-    def open_big_document(self, uri: str, text: str) -> None:
-        self._open(uri, "python", text)
+    def open_big_document(self, data: st.DataObject) -> None:
+        """didOpen of a 1 MB line, 5 MB of code, lone-CR line ends or binary."""
+        self._open(data.draw(st.sampled_from(URIS)), "python", data.draw(big_texts))
 
     def _open(self, uri: str, language: str, text: str) -> None:
         self._send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
@@ -410,13 +474,13 @@ class ServerMachine(RuleBasedStateMachine):
         self.docs[uri] = wire(text)
         self._verify(uri)
 
-    @precondition(lambda self: bool(self.docs))
-    @rule(data=st.data(), count=st.integers(1, 3))
-    def change_document(self, data: st.DataObject, count: int) -> None:
+    def change_document(self, data: st.DataObject) -> None:
+        """didChange with one to three ranges, anywhere (out of range, reversed, inside a
+        character, negative)."""
         uri = data.draw(st.sampled_from(sorted(self.docs)))
         text = self.docs[uri]
         changes = []
-        for _ in range(count):
+        for _ in range(data.draw(st.integers(1, 3))):
             start, end = data.draw(self._range(text)), data.draw(self._range(text))
             new = data.draw(texts)
             changes.append({"range": {"start": {"line": start[0], "character": start[1]},
@@ -435,16 +499,15 @@ class ServerMachine(RuleBasedStateMachine):
         lengths = line_lengths(text, self.encoding)
         inside = st.integers(0, len(lengths) - 1).flatmap(
             lambda line: st.tuples(st.just(line), st.integers(0, lengths[line] + 1)))
-        astral = [(i, c) for i, c in enumerate(text) if ord(c) > 0xFFFF]
-        choices = [inside, inside, st.tuples(positions, positions)]
-        if astral and self.encoding != "utf-32":
+        astral = [(m.start(), m.group()) for m in _ASTRAL.finditer(text)]
+        choices = [inside, st.tuples(positions, positions)]
+        if astral and self.encoding != "utf-32":  # as likely as any other position
             choices.append(st.sampled_from(astral).map(lambda found: _inside(text, found[0],
                                                                              self.encoding)))
         return st.one_of(*choices)
 
-    @precondition(lambda self: bool(self.docs))
-    @rule(data=st.data())
     def replace_document(self, data: st.DataObject) -> None:
+        """didChange of the whole text."""
         uri = data.draw(st.sampled_from(sorted(self.docs)))
         text = data.draw(texts)
         self._send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
@@ -452,8 +515,9 @@ class ServerMachine(RuleBasedStateMachine):
         self.docs[uri] = wire(text)
         self._verify(uri)
 
-    @rule(uri=st.sampled_from(URIS))
-    def close_document(self, uri: str) -> None:
+    def close_document(self, data: st.DataObject) -> None:
+        """didClose, of an open document or not."""
+        uri = data.draw(st.sampled_from(URIS))
         self._send({"jsonrpc": "2.0", "method": "textDocument/didClose",
                     "params": {"textDocument": {"uri": uri}}})
         self.docs.pop(uri, None)
@@ -461,11 +525,11 @@ class ServerMachine(RuleBasedStateMachine):
 
     # --- completions
 
-    @rule(data=st.data(), inline=st.booleans(), invoked=st.booleans())
-    def complete(self, data: st.DataObject, inline: bool, invoked: bool) -> None:
+    def complete(self, data: st.DataObject) -> None:
+        """An inline or plain completion, anywhere, in an open document or not."""
+        inline, invoked = data.draw(st.booleans()), data.draw(st.booleans())
         uri = data.draw(st.sampled_from(sorted(self.docs) or list(URIS)) | st.sampled_from(URIS))
-        text = self.docs.get(uri, "")
-        line, character = data.draw(self._range(text))
+        line, character = data.draw(self._range(self.docs.get(uri, "")))
         params: dict[str, Any] = {"textDocument": {"uri": uri},
                                   "position": {"line": line, "character": character}}
         if inline:
@@ -475,11 +539,10 @@ class ServerMachine(RuleBasedStateMachine):
         self._expect(self._request(method, params), {None} if valid else {INVALID_PARAMS},
                      f"{method} at {line}:{character} of {uri}")
 
-    @precondition(lambda self: bool(self.docs))
-    @rule(data=st.data(), extra=st.lists(st.integers(-5, 10**6) | st.text(max_size=4),
-                                         max_size=20))
-    def cancel_storm(self, data: st.DataObject, extra: list[int | str]) -> None:
+    def cancel_storm(self, data: st.DataObject) -> None:
+        """Completions, each cancelled twice, among cancellations of ids that never were."""
         uri = data.draw(st.sampled_from(sorted(self.docs)))
+        extra = data.draw(st.lists(st.integers(-5, 10**6) | st.text(max_size=4), max_size=20))
         ids = [self._request("textDocument/inlineCompletion", {
             "textDocument": {"uri": uri}, "position": {"line": 0, "character": 0},
             "context": {"triggerKind": 2}}) for _ in range(data.draw(st.integers(1, 4)))]
@@ -489,11 +552,56 @@ class ServerMachine(RuleBasedStateMachine):
         for msg_id in ids:
             self._expect(msg_id, {None, CANCELLED}, "a cancelled completion")
 
+    def type_keys(self, data: st.DataObject) -> None:
+        """Typing as an editor sends it: a key at a time at a cursor ("\\b": a backspace),
+        an automatic completion after each; the document is checked at the end."""
+        uri = data.draw(st.sampled_from(sorted(self.docs)))
+        keys = data.draw(st.lists(st.sampled_from(["a", " ", "(", ")", "\n", "é", "😀", "\t",
+                                                   ":", "\b"]), max_size=12))
+        line, character = data.draw(self._range(self.docs[uri]))
+        if min(line, character) < 0 or max(line, character) > MAX_POSITION:
+            return
+        for key in keys:
+            text = self.docs[uri]
+            lengths = line_lengths(text, self.encoding)
+            line = min(line, len(lengths) - 1)
+            character = min(character, lengths[line])
+            start = (line, character)
+            if key == "\b":
+                start = (line, max(0, character - 1))
+                key = ""
+            self._send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": 4}, "contentChanges": [{
+                    "range": {"start": {"line": start[0], "character": start[1]},
+                              "end": {"line": line, "character": character}},
+                    "text": key}]}})
+            self.docs[uri] = model_edit(text, self.encoding, start, (line, character), key)
+            if key == "\n":
+                line, character = line + 1, 0
+            else:
+                character = start[1] + len(key.encode(_CODECS[self.encoding])) // \
+                    _UNIT[self.encoding]
+            self.pending_completions.append(self._request("textDocument/inlineCompletion", {
+                "textDocument": {"uri": uri}, "position": {"line": line, "character": character},
+                "context": {"triggerKind": 2}}))
+        for msg_id in self.pending_completions:
+            self._expect(msg_id, {None, CANCELLED}, "a completion while typing")
+        self.pending_completions.clear()
+        self._verify(uri)
+
     # --- everything else an editor (or a broken one) sends
 
-    @rule(command=st.sampled_from(COMMANDS), arguments=st.none() | st.lists(json_values,
-                                                                            max_size=3))
-    def run_command(self, command: str, arguments: list[Any] | None) -> None:
+    def misbehave(self, data: st.DataObject) -> None:
+        """One thing a broken or hostile client does."""
+        action = data.draw(st.sampled_from([
+            self._command, self._malformed_request, self._malformed_notification,
+            self._bad_settings, self._garbage, self._initialize_again]))
+        action(data)
+
+    def _command(self, data: st.DataObject) -> None:
+        """Every `lspilot.*` command, with arguments of any shape."""
+        command = data.draw(st.sampled_from(COMMANDS))
+        arguments = data.draw(st.none() | st.lists(json_values, max_size=3))
         if command == "lspilot.selectModel" and arguments and \
                 any(isinstance(a, dict) and isinstance(a.get("id"), str) for a in arguments):
             arguments = [None]  # a valid id would switch models: not what this run tests
@@ -503,43 +611,43 @@ class ServerMachine(RuleBasedStateMachine):
         self._expect(self._request("workspace/executeCommand", params),
                      {None, INVALID_PARAMS}, f"{command} {arguments!r:.80}")
 
-    @rule(method=st.sampled_from(REQUEST_METHODS), params=json_values,
-          omit=st.booleans())
-    def malformed_request(self, method: str, params: Any, omit: bool) -> None:
-        msg_id = self._request(method, params, omit_params=omit)
+    def _malformed_request(self, data: st.DataObject) -> None:
+        method = data.draw(st.sampled_from(REQUEST_METHODS))
+        params = data.draw(json_values)
+        msg_id = self._request(method, params, omit_params=data.draw(st.booleans()))
         answer = self._answer(msg_id)
         if answer is not None and "error" not in answer and method not in (
                 "workspace/executeCommand", "textDocument/completion",
                 "textDocument/inlineCompletion"):
             self._fail(f"{method} with {params!r:.80} got a result")
 
-    @rule(method=st.sampled_from(NOTIFICATION_METHODS), params=json_values)
-    def malformed_notification(self, method: str, params: Any) -> None:
+    def _malformed_notification(self, data: st.DataObject) -> None:
+        method = data.draw(st.sampled_from(NOTIFICATION_METHODS))
+        params = data.draw(json_values)
         if method in ("textDocument/didOpen", "textDocument/didChange",
                       "textDocument/didClose") and isinstance(params, dict):
-            return  # a well-formed one would change a document behind the model's back
+            params = [params]  # a well-formed one would change a document behind the model
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
         self._expect(self._request("lspilot/ping", None), {METHOD_NOT_FOUND}, "a ping")
 
-    @rule(settings=BAD_SETTINGS, wrapped=st.booleans())
-    def bad_settings(self, settings: dict[str, Any], wrapped: bool) -> None:
+    def _bad_settings(self, data: st.DataObject) -> None:
         # An editor sends its whole configuration: without `models` it would name the
         # default model, whose download and load is not what this run tests.
+        settings = data.draw(BAD_SETTINGS)
         settings = {**settings, **self._settings(), "llamaCpp": {
             **self._settings()["llamaCpp"], **settings.get("llamaCpp", {})}}
+        wrapped = data.draw(st.booleans())
         self._send({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
                     "params": {"settings": {"lspilot": settings} if wrapped else settings}})
         self._expect(self._request("workspace/executeCommand", {"command": "lspilot.status"}),
                      {None}, "status after bad settings")
 
-    @rule(body=st.sampled_from(GARBAGE))
-    def garbage(self, body: bytes) -> None:
-        self._client.write(frame(body))
+    def _garbage(self, data: st.DataObject) -> None:
+        self._client.write(frame(data.draw(st.sampled_from(GARBAGE))))
         self.report.sent += 1
         self._expect(self._request("lspilot/ping", None), {METHOD_NOT_FOUND}, "a ping")
 
-    @rule()
-    def initialize_again(self) -> None:
+    def _initialize_again(self, data: st.DataObject) -> None:
         self._expect(self._request("initialize", {"processId": None, "rootUri": None,
                                                   "capabilities": {}}),
                      {INVALID_REQUEST}, "a second initialize")
@@ -549,6 +657,10 @@ class ServerMachine(RuleBasedStateMachine):
         """The process lives after every step."""
         if self.client is not None:
             self._check_alive()
+
+
+_CODECS = {"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}
+_UNIT = {"utf-8": 1, "utf-16": 2, "utf-32": 4}
 
 
 def _span(change: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:

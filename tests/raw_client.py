@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,8 @@ class RawClient:
         self.server_requests: list[dict[str, Any]] = []
         self.garbage: list[bytes] = []
         """Bodies from the server that were not JSON (must stay empty)."""
+        self.arrived: dict[int | str | None, float] = {}
+        """When the first response to each id arrived (`time.perf_counter`)."""
         self._waiters: dict[int | str | None, asyncio.Future[dict[str, Any]]] = {}
         self._next_id = 0
         self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -152,6 +155,7 @@ class RawClient:
             self.notifications.append(message)
         else:
             msg_id = message.get("id")
+            self.arrived.setdefault(msg_id, time.perf_counter())
             self.responses.setdefault(msg_id, []).append(message)
             waiter = self._waiters.pop(msg_id, None)
             if waiter is not None and not waiter.done():

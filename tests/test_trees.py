@@ -101,3 +101,13 @@ def test_a_document_whose_parse_ran_over_budget_keeps_no_tree_until_replaced() -
     assert doc.tree is None and doc.text == text[4:]
     doc.set_text(text)
     assert doc.tree is not None
+
+
+def test_a_reparse_after_edits_has_its_own_budget() -> None:
+    text = "foo(\n" + "x = 1\n" * 1000
+    doc = DocumentTree("python", text, budget_s=1e9, reparse_budget_s=0.0)
+    assert doc.tree is not None
+    doc.replace(0, 4, "bar(")
+    assert doc.tree is not None  # over budget, and still this reader's
+    doc.replace(0, 0, "#")
+    assert doc.tree is None
