@@ -248,3 +248,14 @@ async def test_positions_count_in_the_negotiated_encoding(
     open_doc(raw, "file:///w/u.py", "é😀 = 1\n")
     change(raw, "file:///w/u.py", 2, (0, character), (0, character), "x")
     assert await document(raw, "file:///w/u.py") == "é😀x = 1\n"
+
+
+async def test_nan_never_reaches_a_setting(server: RawClient) -> None:
+    # `suffixShare: NaN` once made every completion fail with "cannot convert float NaN to
+    # integer"; NaN is not JSON, and the message carrying it is refused whole.
+    server.write(frame(b'{"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", '
+                       b'"params": {"settings": {"completion": {"suffixShare": NaN}}}}'))
+    open_doc(server, "file:///w/add.py", "def add(a, b):\n    return \n")
+    answer = await inline(server, "file:///w/add.py", 1, 11)
+    assert answer["result"]["items"][0]["insertText"] == "a + b"
+    assert error_code(await server.response(None)) == PARSE_ERROR
