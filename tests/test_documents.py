@@ -12,6 +12,7 @@ import random
 import pytest
 
 from lspilot.completion.cursor import cursor_at
+from lspilot.completion.offer import word_before
 from lspilot.completion.pipeline import LARGE_DOCUMENT_CHARS
 from lspilot.completion.postprocess import postprocess
 from lspilot.context.window import MAX_CHARS_PER_TOKEN, fit_window
@@ -118,3 +119,12 @@ def test_postprocessing_a_one_megabyte_line_keeps_its_rule() -> None:
     assert postprocess("a, b))", cursor, multiline=False, max_lines=8) == "a, b"
     closers = cursor_at("x = f(" + "]" * 1_000_000, len("x = f("))
     assert postprocess("a, b)", closers, multiline=False, max_lines=8) == "a, b)"
+
+
+@pytest.mark.parametrize(("prefix", "word"), [
+    ("x = '" + "a" * 1_000_000 + "' ", ""),   # was quadratic in the word: never answered
+    ("x = " + "a" * 1_000_000, "a" * 1_000_000),
+    ("y = $el", "$el"),
+])
+def test_the_word_before_the_cursor_in_a_long_line(prefix: str, word: str) -> None:
+    assert word_before(prefix) == word

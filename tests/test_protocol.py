@@ -231,6 +231,11 @@ async def test_long_lines_and_large_files_are_answered(server: RawClient, text: 
     open_doc(server, "file:///w/big.py", text)
     answer = await inline(server, "file:///w/big.py", 0, 4)
     assert error_code(answer) is None, answer
+    first_line = text.split("\n", 1)[0].split("\r", 1)[0]
+    plain = await server.request("textDocument/completion", {  # the word before the cursor
+        "textDocument": {"uri": "file:///w/big.py"},
+        "position": {"line": 0, "character": len(first_line)}}, timeout=ANSWER_S)
+    assert error_code(plain) is None, plain
     change(server, "file:///w/big.py", 2, (0, 4), (0, 4), "b")
     assert error_code(await inline(server, "file:///w/big.py", 0, 5)) is None
     assert await document(server, "file:///w/big.py") == text[:4] + "b" + text[4:]
