@@ -59,8 +59,10 @@ MAX_POSITION = 2**31 - 1
 INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND = -32603, -32602, -32601
 INVALID_REQUEST, PARSE_ERROR, CANCELLED = -32600, -32700, -32800
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
-URIS = tuple(f"file:///fuzz/{name}" for name in
-             ("a.py", "b.py", "c.js", "d.rs", "notes.txt", "e.go", "dir/f.ts"))
+URIS = (*(f"file:///fuzz/{name}" for name in
+           ("a.py", "b.py", "c.js", "d.rs", "notes.txt", "e.go", "dir/f.ts")),
+        "untitled:Untitled-1", "file:///fuzz/nul%00.py", "file:///fuzz/%F0%9F%98%80.py",
+        "file:///fuzz/.env", "not a uri")
 LANGUAGES = ("python", "javascript", "rust", "go", "typescript", "plaintext", "", "c",
              "unknown-lang")
 _SURROGATE = re.compile("[\ud800-\udfff]")
