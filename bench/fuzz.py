@@ -4,7 +4,7 @@ stdio against the real `lspilot serve` with a tiny real GGUF, until enough messa
 The traffic and its invariants are `tests/fuzz_machine.py`'s (the test suite runs a short
 seeded profile of it); here broken invariants are counted, not raised, and the run goes on.
 Each run of the machine is one server process in one position encoding (utf-8, utf-16,
-utf-32 in turn), with Hypothesis's swarm testing choosing which kinds of traffic it gets.
+utf-32 in turn, four runs per Hypothesis seed).
 
     .venv/bin/python -m bench.fuzz [--messages 10000] [--steps 80] [--seed 1] [--json OUT]
 

@@ -252,8 +252,22 @@ def _is_repetition(text: str, cursor: CursorContext) -> bool:
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) >= 3 and len(set(lines)) == 1:
         return True
-    above = [line.strip() for line in cursor.prefix.split("\n")[:-1] if line.strip()]
+    above = _last_text_line(cursor.prefix)
     whole = (cursor.line_prefix + text).strip()
-    return bool(above) and len(whole) > 3 and "\n" not in text.strip() and whole == above[-1]
+    return above is not None and len(whole) > 3 and "\n" not in text.strip() and \
+        whole == above
+
+
+def _last_text_line(prefix: str) -> str | None:
+    """The last non-blank line above the cursor's, stripped; read backwards line by line
+    (splitting the whole prefix cost 0.2 s a completion at the end of a 5 MB file)."""
+    end = prefix.rfind("\n")
+    while end >= 0:
+        start = prefix.rfind("\n", 0, end) + 1
+        line = prefix[start:end].strip()
+        if line:
+            return line
+        end = start - 1
+    return None
 
 

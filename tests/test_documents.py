@@ -65,6 +65,7 @@ def test_locate_says_when_a_position_falls_inside_a_character(
     ("utf-16", (0, 2), (0, 3), "", "a\ufffdb😀b"),     # half a pair deleted: U+FFFD stays
     ("utf-16", (0, 2), (0, 2), "x", "a\ufffdx\ufffdb😀b"),
     ("utf-16", (0, 2), (0, 5), "", "a\ufffd\ufffdb"),  # two pairs split by one edit
+    ("utf-16", (0, 2), (0, 2), "", "a😀b😀b"),          # an empty edit splits nothing
     ("utf-8", (0, 3), (0, 5), "x", "axb😀b"),         # utf-8: lands on the character's start
     ("utf-32", (0, 1), (0, 2), "", "ab😀b"),
 ])
