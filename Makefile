@@ -7,7 +7,7 @@ WHEELHOUSE ?= $(HOME)/.cache/lspilot/wheels
 # (segfault in ggml_backend_amx_mul_mat); build natively for this CPU without them.
 LLAMA_CFLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
 
-.PHONY: install demo test check bench clean
+.PHONY: install demo test test-fast check bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ demo: install
 test: install
 	$(VENV)/bin/python -m pytest -q
 
+# The inner loop: no real model, no editors, no VS Code extension build (the markers are
+# set in tests/conftest.py from the fixtures and modules a test uses).
+test-fast: install
+	$(VENV)/bin/python -m pytest -q -m "not real_model and not editor and not slow"
+
+# ruff, mypy strict, and basedpyright's import resolution, as the suite runs them.
 check: install
-	$(VENV)/bin/ruff check lspilot lsp completion context templates models tests bench
-	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest -q tests/test_static.py
 
 bench: install
 	$(VENV)/bin/python -m bench.latency

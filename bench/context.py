@@ -5,10 +5,11 @@ and installed packages, plus ignored, secret, binary, huge and generated files),
 repository with a few uncommitted edits. Twelve of its files are open as documents (with
 their incremental syntax trees). For each of `--cursors` cursors, spread over the open files
 with a fixed seed, the pipeline's own steps run: the file's window is fitted, then
-`Workspace.gather` runs every source (scope, definitions through the imports, usages, git
-diff, similar open files, recent edits) and packs the result with the model's own tokenizer
-(the real Qwen2.5-Coder 0.5B vocabulary). Every cursor is on a new line, so the per-line
-reuse never answers; the same cursor again (typing on one line) is timed separately.
+`Workspace.gather` runs every source on its worker thread (scope, definitions through the
+imports, usages, git diff, similar open files, recent edits) and packs the result with the
+model's own tokenizer (the real Qwen2.5-Coder 0.5B vocabulary). Every cursor is on a new
+line, so the per-line reuse never answers; the same cursor again (typing on one line) is
+timed separately.
 
 Also reported: the index's first build (start to ready) on this workspace, and one changed
 file end to end (write, watchdog, re-analyze: the index generation moves).
@@ -19,6 +20,7 @@ file end to end (write, watchdog, re-analyze: the index generation moves).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import subprocess
@@ -48,7 +50,7 @@ def git(root: Path, *args: str) -> None:
                     *args], cwd=root, check=True, capture_output=True)
 
 
-def run(files: int, cursors: int, model: str) -> dict[str, Any]:
+async def run(files: int, cursors: int, model: str) -> dict[str, Any]:
     """Build the workspace, the index, then time `gather` at every cursor."""
     settings = Settings()
     path = ModelStore.from_env().resolve(model)
@@ -93,13 +95,14 @@ def run(files: int, cursors: int, model: str) -> dict[str, Any]:
             cursor = cursor_at(doc.text, offset)
             window = fit_window(cursor.prefix, cursor.suffix, budget,
                                 settings.completion.suffix_share, backend.count_tokens)
-            gathered = workspace.gather(doc.uri, doc.language_id, doc.text, offset, window,
-                                        settings.context.tokens, backend.count_tokens)
+            gathered = await workspace.gather(doc.uri, doc.language_id, doc.text, offset,
+                                              window, settings.context.tokens,
+                                              backend.count_tokens)
             samples.append((time.perf_counter() - started) * 1000)
             gathers.append(gathered.total_ms)
             started = time.perf_counter()
-            workspace.gather(doc.uri, doc.language_id, doc.text, offset, window,
-                             settings.context.tokens, backend.count_tokens)
+            await workspace.gather(doc.uri, doc.language_id, doc.text, offset, window,
+                                   settings.context.tokens, backend.count_tokens)
             repeats.append((time.perf_counter() - started) * 1000)
             for name, ms in gathered.source_ms.items():
                 per_source.setdefault(name, []).append(ms)
@@ -145,7 +148,7 @@ def main() -> None:
     parser.add_argument("--model", default=Settings().models.autocomplete)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    report = run(args.files, args.cursors, args.model)
+    report = asyncio.run(run(args.files, args.cursors, args.model))
     for key, value in report.items():
         print(f"{key}: {value}")
     if args.json:

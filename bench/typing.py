@@ -11,6 +11,7 @@ The same replay runs twice: with lspilot's defaults, and naive (no typed-ahead c
 stable window, no KV-cache reuse, no early stop).
 
     .venv/bin/python -m bench.typing [--model NAME|PATH] [--functions 3] [--json OUT]
+        [--threads N] [--lspilot CMD]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import ast
 import asyncio
 import json
+import shlex
 import sysconfig
 import time
 from dataclasses import dataclass, field
@@ -103,12 +105,19 @@ def position(text: str, offset: int) -> types.Position:
     return types.Position(before.count("\n"), offset - (before.rfind("\n") + 1))
 
 
-async def replay(model: Path, functions: int, naive: bool) -> Run:
+LSPILOT = [sys.executable, "-m", "lspilot"]
+"""How the server is started (`--lspilot` replaces it, e.g. to measure another checkout)."""
+
+
+async def replay(model: Path, functions: int, naive: bool, threads: int = 0) -> Run:
     client = LanguageClient("lspilot-typing", "1")
-    await client.start_io(sys.executable, "-m", "lspilot", "serve", "--log-level", "warning")
+    await client.start_io(*LSPILOT, "serve", "--log-level", "warning")
     options: dict[str, Any] = {"models": {"autocomplete": str(model)}}
     if naive:
         options.update(NAIVE)
+    if threads:
+        llama = options.setdefault("llamaCpp", {})
+        options["llamaCpp"] = {**llama, "threads": threads}
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(), initialization_options=options))
     client.initialized(types.InitializedParams())
@@ -218,14 +227,20 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--runs", default="lspilot,naive",
                         help="which replays: lspilot, naive or both (comma-separated)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="llamaCpp.threads (default: the setting's, all cores)")
+    parser.add_argument("--lspilot", help="command that runs lspilot (default: this Python's "
+                        "`-m lspilot`), e.g. `env PYTHONPATH=OLD python -P -m lspilot`")
     args = parser.parse_args()
+    if args.lspilot:
+        LSPILOT[:] = shlex.split(args.lspilot)
     model = ModelStore.from_env().resolve(args.model)
     results = {}
     wanted = args.runs.split(",")
     for label, naive in (("lspilot", False), ("naive", True)):
         if label not in wanted:
             continue
-        run = asyncio.run(replay(model, args.functions, naive))
+        run = asyncio.run(replay(model, args.functions, naive, args.threads))
         results[label] = summary(run)
         print(f"\n{label}:")
         for key, value in results[label].items():

@@ -24,6 +24,16 @@ class Counters:
     """Requests that reached the model, finished or not."""
     model_calls: int = 0
     """Requests the model finished."""
+    model_stopped: int = 0
+    """Model work stopped before it finished (superseded, contradicted or cancelled)."""
+    model_cpu_ms: float = 0.0
+    """CPU time the model's work took (in-process backends), finished or not."""
+    stopped_cpu_ms: float = 0.0
+    refreshes: int = 0
+    """Background calls after a typed-ahead cache hit, when the user paused."""
+    refreshed: int = 0
+    """Of those, the ones whose suggestion differed from the one served (the editor is told)."""
+    """Of that, the time spent on work that was stopped: spent for nothing shown."""
     shown: int = 0
     accepted: int = 0
     accepted_chars: int = 0

@@ -3,6 +3,8 @@ pipeline what it reads and what is shown, the meter counts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lspilot.completion.counters import Meter
 from lspilot.completion.pipeline import Completion, CompletionRequest, complete
 from lspilot.completion.scheduler import Job, Scheduler
@@ -15,13 +17,14 @@ class Engine:
     """Runs completions for the autocomplete slot's model."""
 
     def __init__(self, slot: ModelSlot, settings: Settings,
-                 context: ContextProvider | None = None) -> None:
+                 context: ContextProvider | None = None,
+                 refreshed: Callable[[str], None] | None = None) -> None:
         self.slot = slot
         self.settings = settings
         self.context = context
         """The workspace's context engine, once the workspace is known."""
         self.meter = Meter()
-        self.scheduler = Scheduler(settings.completion, self.meter)
+        self.scheduler = Scheduler(settings.completion, self.meter, refreshed=refreshed)
         self.last: Completion | None = None
         slot.switched.append(self.scheduler.forget)
 
@@ -43,6 +46,7 @@ class Engine:
             job.raw = raw
 
         completion = await complete(job.request, backend, settings.completion, anchor,
-                                    job.stats, context, settings.context.tokens, seen)
+                                    job.stats, context, settings.context.tokens, seen,
+                                    privacy=settings.privacy)
         self.last = completion
         return completion

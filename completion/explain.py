@@ -19,6 +19,8 @@ def summary(completion: Completion) -> dict[str, Any]:
         "evaluatedTokens": stats.evaluated_tokens, "generatedTokens": stats.generated_tokens,
         "promptMs": round(stats.prompt_ms, 2), "generateMs": round(stats.generate_ms, 2),
         "totalMs": round(completion.total_ms, 2), "windowStart": completion.window_start,
+        "redactions": [{"kind": r.kind, "source": r.source, "path": r.path, "line": r.line + 1}
+                       for r in completion.redactions],
     }
 
 
@@ -51,7 +53,12 @@ def _snippet(snippet: Snippet, included: bool, count_tokens: Callable[[str], int
 def describe(explained: dict[str, Any]) -> str:
     """The explanation as text for a terminal: one line per snippet, then the prompt."""
     lines = [f"--- prompt ({explained['promptTokens']} tokens, {explained['template']} "
-             f"template) ---", explained["prompt"], "--- context ---"]
+             f"template) ---", explained["prompt"]]
+    redactions = explained.get("redactions") or []
+    if redactions:
+        lines.append(f"--- secrets kept out of the prompt: {len(redactions)} ---")
+        lines += [f"{r['kind']} in {r['path']}:{r['line']} ({r['source']})" for r in redactions]
+    lines.append("--- context ---")
     context = explained["context"]
     if context is None:
         lines.append("(none: the file's own text only)")

@@ -1,4 +1,4 @@
-"""One completion, start to end: cursor -> window -> template -> backend -> postprocess."""
+"""One completion: cursor -> window -> context -> redact -> template -> backend -> postprocess."""
 
 from __future__ import annotations
 
@@ -10,16 +10,26 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from lspilot.completion.cursor import cursor_at
+from lspilot.completion.cursor import CursorContext, cursor_at
 from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
+from lspilot.completion.redaction import (
+    Redaction,
+    cut_secrets,
+    redact_gathered,
+    redact_window,
+    window_redactions,
+)
 from lspilot.context.gather import ContextProvider, Gathered
 from lspilot.context.snippet import Snippet
 from lspilot.context.window import Window, fit_window
 from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
-from lspilot.settings import CompletionSettings
+from lspilot.settings import CompletionSettings, PrivacySettings
 from lspilot.templates import ContextFile, FimTemplate, Prompt, render
 
 Trigger = Literal["automatic", "invoked"]
+
+MIN_SPARE_TOKENS = 16
+"""Context budget left unused that is worth widening the file's window for."""
 
 WHOLE_FILE_CHECK_CHARS = 200_000
 """Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
@@ -61,24 +71,29 @@ class Completion:
     """Served from the typed-ahead cache, without a model call."""
     context: Gathered | None = None
     """Code from other files that went into the prompt, and how it was found."""
+    redactions: tuple[Redaction, ...] = ()
+    """Secrets kept out of the prompt (their kinds and places, never their values)."""
 
 
 async def complete(request: CompletionRequest, backend: Backend,
                    settings: CompletionSettings, anchor: int | None = None,
                    stats: GenerationStats | None = None, context: ContextProvider | None = None,
                    context_tokens: int = 0,
-                   on_text: Callable[[str], None] | None = None) -> Completion:
+                   on_text: Callable[[str], None] | None = None, *,
+                   privacy: PrivacySettings | None = None) -> Completion:
     """Run the whole pipeline for one cursor; `anchor` is the last window's start line.
 
     With a `context` provider, `context_tokens` of the prompt budget go to code from other
     files, the rest to the cursor's own file; the split does not depend on what was found,
     so that the file's window (and the KV cache) stays put while the context changes.
     `stats` is filled in as the backend works, also when the request is cancelled;
-    `on_text` sees the raw middle so far after every piece.
+    `on_text` sees the raw middle so far after every piece. With `privacy.redact_secrets`
+    no text reaches the prompt unredacted, and the completion never inserts a secret.
     """
     started = time.perf_counter()
     if len(request.text) > LARGE_DOCUMENT_CHARS:
         context = None
+    privacy = privacy if privacy is not None else PrivacySettings()
     cursor = cursor_at(request.text, request.offset)
     multiline = is_multiline(cursor, request.language_id, request.tree)
     template = backend.template
@@ -95,13 +110,43 @@ async def complete(request: CompletionRequest, backend: Backend,
                         suffix_share(settings, request.trigger, budget), backend.count_tokens,
                         anchor)
     gathered = None
+    redactions: tuple[Redaction, ...] = ()
+    context_found: tuple[Redaction, ...] = ()
     if context is not None and context_tokens > 0:
-        gathered = context.gather(request.uri, request.language_id, request.text,
-                                  request.offset, window, context_tokens, backend.count_tokens)
-        prompt, gathered = _repo_prompt(template, window, gathered, request.language_id, total,
+        # The sources place the window by its lines in the file: they get it as it is.
+        gathered = await context.gather(request.uri, request.language_id, request.text,
+                                        request.offset, window, context_tokens,
+                                        backend.count_tokens)
+    shown = window
+    if privacy.redact_secrets:
+        path = gathered.path if gathered is not None else request.uri.rsplit("/", 1)[-1]
+        shown, redactions = _redacted_window(request, cursor, path, window, budget, settings,
+                                             backend)
+        if gathered is not None:
+            gathered, context_found = redact_gathered(gathered)
+            redactions += context_found
+    if gathered is not None:
+        prompt, gathered = _repo_prompt(template, shown, gathered, request.language_id, total,
                                         backend)
+        spare = total - backend.count_prompt_tokens(prompt)
+        if spare >= MIN_SPARE_TOKENS:
+            # What the context left unused goes back to the file: the bare model given the
+            # whole budget sees that much more of it, and completes better (bench/fim). The
+            # window stays put while the context does, so the KV cache keeps its tokens.
+            wider = budget + spare
+            window = fit_window(cursor.prefix, cursor.suffix, wider,
+                                suffix_share(settings, request.trigger, wider),
+                                backend.count_tokens, anchor)
+            shown = window
+            if privacy.redact_secrets:
+                # The wider window is new text: it is redacted like the first one.
+                shown, redactions = _redacted_window(request, cursor, gathered.path, window,
+                                                     wider, settings, backend)
+                redactions += context_found
+            prompt, gathered = _repo_prompt(template, shown, _outside(gathered, window, cursor),
+                                            request.language_id, total, backend)
     else:
-        prompt = render(template, window.prefix, window.suffix)
+        prompt = render(template, shown.prefix, shown.suffix)
     stats = stats if stats is not None else GenerationStats()
     raw = ""
     stream = backend.stream(prompt, GenerationParams(max_tokens=settings.max_tokens), stats)
@@ -118,11 +163,22 @@ async def complete(request: CompletionRequest, backend: Backend,
     # which makes valid completions look broken. Only huge files are checked on the window.
     checked = None if len(request.text) <= WHOLE_FILE_CHECK_CHARS else \
         (window.prefix, window.suffix)
-    text = postprocess(raw, cursor, multiline, settings.max_lines, request.language_id, checked)
+    middle = cut_secrets(raw, cursor) if privacy.redact_secrets else raw
+    text = postprocess(middle, cursor, multiline, settings.max_lines, request.language_id,
+                       checked)
     return Completion(text=text, raw=raw, prompt=prompt, model=backend.name,
                       template=template.family, multiline=multiline, stats=stats,
                       total_ms=(time.perf_counter() - started) * 1000,
-                      window_start=window.start_line, context=gathered)
+                      window_start=shown.start_line, context=gathered, redactions=redactions)
+
+
+def _outside(gathered: Gathered, window: Window, cursor: CursorContext) -> Gathered:
+    """The snippets without those of the cursor's own file that the window now shows."""
+    line = cursor.prefix.count("\n")
+    first, last = line - window.prefix.count("\n"), line + window.suffix.count("\n")
+    kept = tuple(s for s in gathered.snippets
+                 if s.path != gathered.path or s.end_line < first or s.start_line > last)
+    return dataclasses.replace(gathered, snippets=kept)
 
 
 def suffix_share(settings: CompletionSettings, trigger: Trigger, budget: int) -> float:
@@ -136,6 +192,33 @@ def suffix_share(settings: CompletionSettings, trigger: Trigger, budget: int) ->
     if trigger == "invoked" or budget <= 0:
         return settings.suffix_share
     return min(settings.suffix_share, settings.typing_suffix_tokens / budget)
+
+
+def _redacted_window(request: CompletionRequest, cursor: CursorContext, path: str,
+                     window: Window, budget: int, settings: CompletionSettings,
+                     backend: Backend) -> tuple[Window, tuple[Redaction, ...]]:
+    """The window as the prompt shows it: secrets replaced, still within `budget` tokens.
+
+    A placeholder is usually shorter than the secret it stands for; where it is longer
+    (`pw = "abc1"` -> `pw = "<password>"`), the window is fitted again with less room.
+    """
+    for _ in range(4):
+        redacted = redact_window(request.text, len(cursor.prefix), window)
+        if not redacted.findings:
+            return window, ()
+        prefix_tokens = backend.count_tokens(redacted.prefix)
+        suffix_tokens = backend.count_tokens(redacted.suffix)
+        over = prefix_tokens + suffix_tokens - budget
+        shown = dataclasses.replace(window, prefix=redacted.prefix, suffix=redacted.suffix,
+                                    prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+        if over <= 0 or budget <= 0:
+            return shown, window_redactions(request.text, redacted, path)
+        budget -= over
+        window = fit_window(cursor.prefix, cursor.suffix, budget,
+                            suffix_share(settings, request.trigger, budget),
+                            backend.count_tokens, window.start_line)
+    return dataclasses.replace(window, prefix="", suffix="", prefix_tokens=0,
+                               suffix_tokens=0), ()
 
 
 def context_files(snippets: tuple[Snippet, ...]) -> list[ContextFile]:

@@ -10,10 +10,14 @@ from tree_sitter import Tree
 
 from lspilot.completion.cursor import CursorContext
 from lspilot.completion.syntax import in_comment_or_string, keep_valid
+from lspilot.context.languages import LANGUAGES
 
 _CLOSERS = set(")]}>\"'`;:,")
 _CLOSER_CHARS = "".join(sorted(_CLOSERS))
-_BLOCK_OPENERS = (":", "{", "(", "[", "=>")
+REPEAT_SCAN_LINES = 12
+"""Lines after the cursor, in its block, that a multi-line completion must not write again."""
+REPEAT_MIN_CHARS = 6
+"""Shorter lines (`break`, `pass`) may well come twice in a block."""
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -36,7 +40,7 @@ def is_multiline(cursor: CursorContext, language_id: str = "", tree: Tree | None
     before = cursor.line_prefix.rstrip()
     if not before:
         return True
-    if not before.endswith(_BLOCK_OPENERS):
+    if not before.endswith(LANGUAGES.block_openers(language_id)):
         return False
     return not in_comment_or_string(language_id, cursor.prefix + cursor.suffix,
                                     len(cursor.prefix), tree) if language_id else True
@@ -58,7 +62,8 @@ def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: i
     complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
     if len(lines) - 1 >= max_lines:
         return True
-    if inserts_lines(cursor) and len(lines) > 1 and _repeats_suffix(lines[0], cursor):
+    if inserts_lines(cursor) and len(lines) > 1 and \
+            _repeats_suffix(cursor.line_prefix + lines[0], cursor):
         return True
     return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor)
                for line in complete)
@@ -134,29 +139,56 @@ def _only_closers(line: str) -> bool:
 
 
 def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
-    """True when `line` is the next line of text after the cursor, written again."""
-    following = _next_text_line(cursor.suffix, skip_first=not inserts_lines(cursor))
-    return following is not None and line.strip() == following
+    """True when `line` is the next line of text after the cursor (or a later line of the
+    cursor's block), written again.
+
+    Closing brackets alone must also stand at the same depth: the `}` of a block the
+    completion opened is not the `}` a level out that follows the cursor.
+    """
+    following = _following_lines(cursor.suffix, not inserts_lines(cursor), REPEAT_SCAN_LINES)
+    stripped = line.strip()
+    if not following:
+        return False
+    if stripped == following[0].strip():
+        return not _only_closers(line) or _width(line) == _width(following[0])
+    # Further down the cursor's block, a line of substance written again at the same depth
+    # means the completion has run into code that is already there (issue 13).
+    if len(stripped) < REPEAT_MIN_CHARS or _only_closers(line):
+        return False
+    depth = block_indent(cursor)
+    for later in following[1:REPEAT_SCAN_LINES]:
+        if len(later) - len(later.lstrip()) < depth:
+            return False  # the block ends
+        if later.strip() == stripped and _width(later) == _width(line):
+            return True
+    return False
 
 
-def _next_text_line(suffix: str, skip_first: bool) -> str | None:
-    """The first non-blank line of `suffix` (after its first line if `skip_first`), stripped.
+def _width(line: str) -> int:
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
+
+
+def _following_lines(suffix: str, skip_first: bool, limit: int) -> list[str]:
+    """The first `limit` non-blank lines of `suffix` (after its first line if `skip_first`).
 
     Read line by line: this runs for every streamed piece, and the suffix may be a whole
     large file.
     """
-    start = suffix.find("\n") + 1 if skip_first else 0
-    if skip_first and start == 0:
-        return None
-    while start <= len(suffix):
+    lines: list[str] = []
+    start = 0
+    if skip_first:
+        start = suffix.find("\n") + 1
+        if start == 0:
+            return lines
+    while len(lines) < limit and start <= len(suffix):
         end = suffix.find("\n", start)
         line = suffix[start:] if end < 0 else suffix[start:end]
         if line.strip():
-            return line.strip()
+            lines.append(line)
         if end < 0:
-            return None
+            break
         start = end + 1
-    return None
+    return lines
 
 
 def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
@@ -168,7 +200,7 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     for index, line in enumerate(lines):
         if index == 0 and not inserts_lines(cursor):
             continue
-        if _repeats_suffix(line, cursor):
+        if _repeats_suffix(cursor.line_prefix + line if index == 0 else line, cursor):
             return lines[:index]
         if index == 0:
             continue
@@ -223,6 +255,10 @@ def _normalize_indentation(text: str, cursor: CursorContext) -> str:
     if "\n" not in text:
         return text
     unit = _indent_unit(cursor.prefix[-4000:] + cursor.suffix[:4000])
+    if cursor.indent.startswith("\t"):
+        # The cursor's own line says tabs: a file with more space-indented lines (comments,
+        # another author's code) must not turn the model's tabs into spaces (bench/fim, Java).
+        unit = "\t"
     base = len(cursor.indent.expandtabs(4))
     head, *rest = text.split("\n")
     leads = [line[: len(line) - len(line.lstrip(" \t"))] for line in rest]

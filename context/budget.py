@@ -25,13 +25,16 @@ def fit(snippets: Iterable[Snippet], budget: int, count_tokens: CountTokens) -> 
     `VOLATILITY`), and within a source orders by path and line, never by score, so that a
     score that moves a little does not reorder the prompt. A snippet holding others already
     chosen from the same file (a whole definition, after its header) takes their place when
-    the difference fits.
+    the difference fits. The same code (file, line, text) found twice counts once, at its
+    most valuable.
 
     Each snippet costs `count_tokens` of its path and text on their own lines, which is what
     a repo-level prompt spends on it.
     """
-    ranked = sorted(_unique(snippets), key=lambda s: (-s.score, s.path, s.start_line,
-                                                      s.source, s.text))
+    # Every field is in the key, so that the order, and which of two snippets with the same
+    # code is kept (the more valuable), never depends on the order they came in.
+    ranked = _unique(sorted(snippets, key=lambda s: (-s.score, s.path, s.start_line,
+                                                     s.source, s.text, s.reason)))
     chosen: list[tuple[Snippet, int]] = []
     used = 0
     for snippet in ranked:

@@ -36,8 +36,8 @@ class WorkspaceSymbols(Protocol):
     def text(self, path: str) -> str | None:
         """The file's text."""
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
-        """Call sites of `name` across the workspace."""
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
+        """Call sites of `name` across the workspace, by path and line (the first `limit`)."""
 
     def caller_count(self, name: str) -> int:
         """How many call sites `name` has, without listing them."""
@@ -152,17 +152,24 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     names the workspace defines count (not builtins or libraries), and not generic ones.
     """
     names: dict[str, float] = {}
+    # A name match is not a usage: `batch.add(path)` calls a method, not a function `add`.
+    # Functions are called bare or through a module; methods through what they belong to.
+    free: dict[str, bool | None] = {}
+    modules = _module_names(site.own)
     for definition in site.own.definitions:
         if definition.start_line <= site.line <= definition.end_line:
             names[definition.name] = 0.6
+            free[definition.name] = None if definition.container else True
     near = near_names(site)
     for call in site.own.calls:
         if abs(call.line - site.line) <= 5 and call.name not in names:
             names[call.name] = 0.5 - 0.02 * abs(call.line - site.line)
+            free[call.name] = not call.receiver or call.receiver in modules
     # Imported names: how the callee is really called is what a model copies best, so a
     # usage ranks next to the callee's signature.
     for name in sorted({name for imp in site.own.imports for name in imp.names}):
         names.setdefault(name, _score(near.get(name)) - 0.05)
+        free.setdefault(name, None)
     lines_here = site.text.split("\n")
     here = identifiers("\n".join(lines_here[max(0, site.line - 10):site.line + 3]))
     snippets: list[Snippet] = []
@@ -173,7 +180,13 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
         if not index.definitions(name) or index.caller_count(name) > GENERIC_CALLERS:
             continue
         pieces = []
-        for path, call in index.callers(name)[:SITES_PER_NAME]:
+        wanted = free.get(name)
+        # Filtered call sites are taken from more of them, to keep as many to compare.
+        callers = index.callers(name, SITES_PER_NAME if wanted is None else 4 * SITES_PER_NAME)
+        if wanted is not None:
+            callers = [(path, call) for path, call in callers
+                       if _is_free_call(call, path, index) == wanted]
+        for path, call in callers[:SITES_PER_NAME]:
             if path == site.path:
                 continue
             lines = split.get(path)
@@ -200,6 +213,24 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
                                     f"calls {name}() (line {line + 1}, "
                                     f"similarity {similarity:.2f})"))
     return snippets
+
+
+def _module_names(symbols: FileSymbols) -> set[str]:
+    """Names a file binds to modules or packages: what a function can be called through."""
+    names = {name for imp in symbols.imports for name in imp.names}
+    names.update(imp.module for imp in symbols.imports)
+    for imp in symbols.imports:
+        tail = re.split(r"[./:\\]+", imp.module.strip("./"))[-1:]
+        names.update(part for part in tail if part)
+    return names
+
+
+def _is_free_call(call: Call, path: str, index: WorkspaceSymbols) -> bool:
+    """Whether a call site calls a function (bare, or through a module), not a method."""
+    if not call.receiver:
+        return True
+    symbols = index.symbols(path)
+    return symbols is not None and call.receiver in _module_names(symbols)
 
 
 def related_files(site: Site, resolve: Resolve) -> list[str]:

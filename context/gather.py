@@ -27,7 +27,7 @@ class Gathered:
     source_ms: dict[str, float] = field(default_factory=dict)
     """Time each source took."""
     late: tuple[str, ...] = ()
-    """Sources skipped because the deadline had passed."""
+    """Sources skipped, or dropped unfinished, because their deadline had passed."""
     total_ms: float = 0.0
 
 
@@ -38,7 +38,9 @@ class ContextProvider(Protocol):
         """The workspace's name and the document's workspace-relative path."""
         ...
 
-    def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
-               budget: int, count_tokens: CountTokens) -> Gathered:
-        """Snippets for the cursor at `offset` in `text`, fitted into `budget` tokens."""
+    async def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
+                     budget: int, count_tokens: CountTokens) -> Gathered:
+        """Snippets for the cursor at `offset` in `text`, fitted into `budget` tokens.
+
+        Never blocks the event loop, and returns by the context's deadline."""
         ...

@@ -170,6 +170,9 @@ class GitDiff:
         self._git_dirs: tuple[Path, Path] | None = None
         self._state = _State()
         self._lock = threading.Lock()
+        self.version = 0
+        """Moves each time a refresh finds other hunks (or other times of the dirty files,
+        which rank them): a key for callers' caches."""
 
     @property
     def hunks(self) -> tuple[Hunk, ...]:
@@ -207,7 +210,7 @@ class GitDiff:
         if self._git_dirs is None:
             self._git_dirs = self._find_git_dirs()
             if self._git_dirs is None:
-                self._state = _State(ran_at=now)
+                self._swap(_State(ran_at=now))
                 return True
         # Stamped before git reads them, so that a commit or `git add` racing the read
         # shows up as a change next time. A file written during the read is only noticed
@@ -216,8 +219,16 @@ class GitDiff:
         hunks = self._read_diff() + self._read_untracked()
         seen = {path: self._mtime(path) for path in {*(h.path for h in hunks), *touched}}
         dirty = {hunk.path: seen[hunk.path] or 0.0 for hunk in hunks}
-        self._state = _State(tuple(hunks), dirty, seen, repo, now)
+        self._swap(_State(tuple(hunks), dirty, seen, repo, now))
         return True
+
+    def _swap(self, state: _State) -> None:
+        """Take a refresh's result; readers on other threads see the old state or the new."""
+        old = self._state
+        self._state = state
+        # After the swap: a reader that sees the new version also sees the new state.
+        if state.hunks != old.hunks or state.mtimes != old.mtimes:
+            self.version += 1
 
     def _find_git_dirs(self) -> tuple[Path, Path] | None:
         """The repository's git dir and common dir (they differ in a linked worktree)."""

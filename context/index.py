@@ -4,11 +4,17 @@
 `context/ignore.py`) while a watchdog observer queues changes; the same thread then applies
 them in coalesced batches. Lookups take a lock for the few dictionary reads they need, so a
 completion request never waits for indexing, only for another lookup or a one-file swap.
+
+The index keeps what it found as plain tuples of strings and numbers, and its name tables'
+numbers packed in bytes, not as `Definition` and `Call` objects: Python's cyclic garbage
+collector does not track such values (nor the dictionaries holding them), and full
+collections over the hundreds of thousands of records a large workspace has would stall
+every thread of the process (bench/index.py). Lookups build the objects they return.
 """
 
 from __future__ import annotations
 
-import gc
+import dataclasses
 import logging
 import os
 import posixpath
@@ -17,11 +23,12 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -40,7 +47,7 @@ from watchdog.observers.api import BaseObserver
 from lspilot.context.ignore import GIT_EXCLUDE, IGNORE_FILES, MAX_BYTES, Exclusions, read_source
 from lspilot.context.ignore import walk as walk_included
 from lspilot.context.languages import language_id_for
-from lspilot.context.symbols import Call, Definition, FileSymbols
+from lspilot.context.symbols import Call, Definition, FileSymbols, Import
 from lspilot.context.symbols import analyze as analyze_symbols
 
 log = logging.getLogger(__name__)
@@ -56,23 +63,55 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
 
 _STOP = "\0stop"
 
-T = TypeVar("T")
-
 WATCH_CHECK_S = 5.0
 """How often, when no change came, the index checks that its observer's threads are alive."""
+
+BUILT_SYMBOLS = 256
+"""Files whose `FileSymbols` the index keeps built for `symbols()`, the most recent ones."""
 
 RACY_NS = 100_000_000
 """A file modified less than this before it was read may change again with the same mtime
 (coarse file-system clocks) and size: its stamp is not trusted (git's "racy git" rule)."""
 
 
+_Definition = tuple[str, str, int, int, str, str, str]
+"""A `Definition`'s fields, in order."""
+_Import = tuple[str, tuple[str, ...], tuple[str, ...], int]
+"""An `Import`'s fields, in order."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
+    """One file as indexed: its text, and its symbols as untracked tuples (see above)."""
+
     text: str
-    symbols: FileSymbols
+    language_id: str
+    definitions: tuple[_Definition, ...]
+    imports: tuple[_Import, ...]
+    call_names: tuple[str, ...]
+    call_lines: tuple[int, ...]
+    """The file's call sites: name and line, in the same order."""
     stamp: tuple[int, int] | None
     """(mtime_ns, size) when read: a rescan skips a file whose stamp is the same. None when
     the file was read too soon after it was written for the stamp to tell (see `RACY_NS`)."""
+
+    @staticmethod
+    def of(text: str, symbols: FileSymbols, stamp: tuple[int, int] | None) -> _Entry:
+        """The entry for a file's text and what `analyze` found in it."""
+        return _Entry(
+            text, symbols.language_id,
+            tuple((sys.intern(d.name), d.kind, d.start_line, d.end_line, d.header, d.text,
+                   d.container) for d in symbols.definitions),
+            tuple((i.module, i.names, i.original, i.line) for i in symbols.imports),
+            tuple(sys.intern(c.name) for c in symbols.calls),
+            tuple(c.line for c in symbols.calls), stamp)
+
+    def symbols(self) -> FileSymbols:
+        """The file's symbols as `analyze` gave them."""
+        return FileSymbols(self.language_id,
+                           tuple(Definition(*row) for row in self.definitions),
+                           tuple(Import(*row) for row in self.imports),
+                           tuple(map(Call, self.call_names, self.call_lines)))
 
 
 class WorkspaceIndex:
@@ -81,20 +120,18 @@ class WorkspaceIndex:
     def __init__(self, root: Path, analyze: Analyze = analyze_symbols, *,
                  exclusions: Exclusions | None = None, max_bytes: int = MAX_BYTES,
                  language_for: Callable[[str], str] = language_id_for, watch: bool = True,
-                 pause_gc: bool = True, quiet_s: float = 0.02, max_delay_s: float = 0.2
-                 ) -> None:
+                 quiet_s: float = 0.02, max_delay_s: float = 0.2,
+                 on_change: Callable[[], None] | None = None) -> None:
         """Index `root`'s files that have a language id (`language_for`, "" means skip).
 
         Without `watch`, only `update()` calls bring changes in.
 
-        With `pause_gc`, Python's cyclic garbage collector is paused during the first build
-        and what survived it is then frozen (`gc.freeze`): the index holds hundreds of
-        thousands of small records, and full collections over them stalled every thread of
-        the process for up to 330 ms and doubled the build time (bench/index.py). The
-        records are acyclic, so reference counting still frees them when they are replaced.
-
         A burst of events is applied together once it has been quiet for `quiet_s`, or after
         `max_delay_s` at the latest.
+
+        `on_change` runs on the index's thread after the first build (before `ready`) and
+        after each batch of changes that changed the index: the place for work that depends
+        on the whole index and must not wait in a request (the import resolver's file list).
         """
         self.root = root.resolve()
         self.exclusions = exclusions if exclusions is not None else Exclusions(self.root)
@@ -104,11 +141,15 @@ class WorkspaceIndex:
         self._quiet_s = quiet_s
         self._max_delay_s = max_delay_s
         self._watching = watch
-        self._pause_gc = pause_gc
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self._definitions: dict[str, dict[str, tuple[Definition, ...]]] = {}
-        self._calls: dict[str, dict[str, tuple[Call, ...]]] = {}
+        # Name -> path -> numbers packed in bytes (`_pack`): unlike a tuple, bytes never make
+        # the collector track the dictionary they are put in (see above).
+        self._definitions: dict[str, dict[str, bytes]] = {}
+        """Defined name -> path -> the definitions' places in the file's entry."""
+        self._calls: dict[str, dict[str, bytes]] = {}
+        """Called name -> path -> lines of the calls."""
+        self._built: OrderedDict[str, tuple[_Entry, FileSymbols]] = OrderedDict()
         self._files: frozenset[str] | None = frozenset()
         self._generation = 0
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -116,6 +157,8 @@ class WorkspaceIndex:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer: BaseObserver | None = None
+        self._on_change = on_change
+        self._notified = -1
 
     # --- life cycle
 
@@ -171,7 +214,21 @@ class WorkspaceIndex:
         """The file's symbols as indexed (matching `text`), or None when it is not indexed."""
         with self._lock:
             entry = self._entries.get(rel_path)
-        return entry.symbols if entry is not None else None
+            built = self._built.get(rel_path)
+            if entry is None:
+                return None
+            if built is not None and built[0] is entry:
+                self._built.move_to_end(rel_path)
+                return built[1]
+        symbols = entry.symbols()
+        with self._lock:
+            # Kept built for the next request: the files a user works near come back often.
+            if self._entries.get(rel_path) is entry:
+                self._built[rel_path] = (entry, symbols)
+                self._built.move_to_end(rel_path)
+                while len(self._built) > BUILT_SYMBOLS:
+                    self._built.popitem(last=False)
+        return symbols
 
     def language_id(self, rel_path: str) -> str:
         """The file's language id ("" when it has none)."""
@@ -181,31 +238,32 @@ class WorkspaceIndex:
         """Every definition of `name` in the workspace, by path and line."""
         with self._lock:
             by_path = self._definitions.get(name, {})
-            return [(path, d) for path in sorted(by_path) for d in by_path[path]]
+            found = [(path, self._entries[path].definitions[place])
+                     for path in sorted(by_path) for place in _unpack(by_path[path])]
+        return [(path, Definition(*row)) for path, row in found]
 
     def caller_count(self, name: str) -> int:
         """How many call sites of `name` the workspace has (cheaper than `callers`)."""
         with self._lock:
-            return sum(map(len, self._calls.get(name, {}).values()))
+            return sum(map(len, self._calls.get(name, {}).values())) // _NUMBER_BYTES
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
-        """Every call site of `name` in the workspace, by path and line."""
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
+        """The call sites of `name` in the workspace, by path and line (the first `limit`)."""
         with self._lock:
             by_path = self._calls.get(name, {})
-            return [(path, c) for path in sorted(by_path) for c in by_path[path]]
+            found = [(path, by_path[path]) for path in sorted(by_path)]
+        sites = ((path, line) for path, lines in found for line in _unpack(lines))
+        return [(path, Call(name, line)) for path, line in islice(sites, limit)]
 
     # --- the background thread
 
     def _run(self) -> None:
         self._observer = self._watch() if self._watching else None
         try:
-            if self._pause_gc:
-                with _collector_paused():
-                    self._rescan("")
-            else:
-                self._rescan("")
+            self._rescan("")
             if self._stopping.is_set():
                 return
+            self._notify()
             self._ready.set()
             log.info("indexed %d files under %s", len(self._entries), self.root)
             while not self._stopping.is_set():
@@ -217,8 +275,21 @@ class WorkspaceIndex:
                         self._apply(batch)
                     except Exception:
                         log.exception("index update failed for %s", sorted(batch))
+                if batch is None or batch:
+                    self._notify()
         finally:
             _stop(self._observer)
+
+    def _notify(self) -> None:
+        """Run `on_change` if the index changed since it last ran."""
+        generation = self._generation
+        if self._on_change is None or generation == self._notified:
+            return
+        self._notified = generation
+        try:
+            self._on_change()
+        except Exception:
+            log.exception("the index's change listener failed")
 
     def _check_watch(self) -> None:
         """Restart a watch whose threads died (watchdog's errors end them), then catch up."""
@@ -337,30 +408,30 @@ class WorkspaceIndex:
             return
         if entry is not None and entry.text == text:
             with self._lock:
-                self._entries[rel] = _Entry(entry.text, entry.symbols, stamp)
+                self._entries[rel] = dataclasses.replace(entry, stamp=stamp)
             return
         try:
             symbols = self._analyze(language_id, text)
         except Exception:
             log.exception("could not analyse %s", rel)
             symbols = FileSymbols(language_id)
-        self._put(rel, _Entry(text, symbols, stamp))
+        self._put(rel, _Entry.of(text, symbols, stamp))
 
     def _put(self, rel: str, entry: _Entry) -> None:
         rel = sys.intern(rel)
         with self._lock:
             old = self._entries.get(rel)
             if old is not None:
-                self._unlink(rel, old.symbols)
+                self._unlink(rel, old)
             self._entries[rel] = entry
-            self._link(rel, entry.symbols)
+            self._link(rel, entry)
             self._changed()
 
     def _remove(self, rel: str) -> None:
         with self._lock:
             old = self._entries.pop(rel, None)
             if old is not None:
-                self._unlink(rel, old.symbols)
+                self._unlink(rel, old)
                 self._changed()
 
     def _remove_under(self, rel: str) -> None:
@@ -370,18 +441,24 @@ class WorkspaceIndex:
         for path in paths:
             self._remove(path)
 
-    def _link(self, rel: str, symbols: FileSymbols) -> None:
+    def _link(self, rel: str, entry: _Entry) -> None:
         # Sorted here, once per change, so that lookups only sort the (few) paths.
-        definitions = sorted(symbols.definitions, key=lambda d: d.start_line)
-        for name, defs in _by_name(definitions, lambda d: d.name).items():
-            self._definitions.setdefault(name, {})[rel] = defs
-        calls = sorted(symbols.calls, key=lambda c: c.line)
-        for name, found in _by_name(calls, lambda c: c.name).items():
-            self._calls.setdefault(name, {})[rel] = found
+        definitions: dict[str, list[int]] = {}
+        for place in sorted(range(len(entry.definitions)),
+                            key=lambda place: entry.definitions[place][2]):
+            definitions.setdefault(entry.definitions[place][0], []).append(place)
+        for name, places in definitions.items():
+            self._definitions.setdefault(name, {})[rel] = _pack(places)
+        calls: dict[str, list[int]] = {}
+        for line, name in sorted(zip(entry.call_lines, entry.call_names, strict=True)):
+            calls.setdefault(name, []).append(line)
+        for name, lines in calls.items():
+            self._calls.setdefault(name, {})[rel] = _pack(lines)
 
-    def _unlink(self, rel: str, symbols: FileSymbols) -> None:
-        for table, names in ((self._definitions, {d.name for d in symbols.definitions}),
-                             (self._calls, {c.name for c in symbols.calls})):
+    def _unlink(self, rel: str, entry: _Entry) -> None:
+        self._built.pop(rel, None)
+        for table, names in ((self._definitions, {row[0] for row in entry.definitions}),
+                             (self._calls, set(entry.call_names))):
             for name in names:
                 by_path = table.get(name)
                 if by_path is not None:
@@ -421,38 +498,18 @@ def _stop(observer: BaseObserver | None) -> None:
             observer.join()
 
 
-class _CollectorPause:
-    """How many builds have paused the garbage collector, and whether it was on before."""
-
-    lock = threading.Lock()
-    count = 0
-    was_enabled = True
+_NUMBER_BYTES = array("I").itemsize
+"""`_pack` stores each number as a C unsigned int (line numbers, places in a file)."""
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (shared by concurrent builds), then freeze."""
-    with _CollectorPause.lock:
-        if _CollectorPause.count == 0:
-            _CollectorPause.was_enabled = gc.isenabled()
-            gc.disable()
-        _CollectorPause.count += 1
-    try:
-        yield
-    finally:
-        with _CollectorPause.lock:
-            _CollectorPause.count -= 1
-            if _CollectorPause.count == 0:
-                gc.freeze()
-                if _CollectorPause.was_enabled:
-                    gc.enable()
+def _pack(numbers: list[int]) -> bytes:
+    """Numbers as bytes, a type the garbage collector does not track."""
+    return array("I", numbers).tobytes()
 
 
-def _by_name(items: Iterable[T], name: Callable[[T], str]) -> dict[str, tuple[T, ...]]:
-    grouped: dict[str, list[T]] = {}
-    for item in items:
-        grouped.setdefault(sys.intern(name(item)), []).append(item)
-    return {key: tuple(values) for key, values in grouped.items()}
+def _unpack(packed: bytes) -> Sequence[int]:
+    """The numbers `_pack` stored."""
+    return memoryview(packed).cast("I")
 
 
 def _inside(path: str, folder: str) -> bool:

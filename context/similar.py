@@ -15,20 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
+from lspilot.context.languages import LANGUAGES
 from lspilot.context.snippet import Snippet
 
 Excluded = Callable[[str], bool]
 
 # Two characters or more: one-letter names (i, x, T) match everywhere and say nothing.
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]+")
-# Words every file in these languages repeats: matching on them says nothing about the code.
-STOP_WORDS = frozenset("""
-and as assert async await break case catch class const continue def default defer del do
-elif else enum export extends false fn for from func function go if impl import in interface
-is let match mod mut new nil none not null or package pass pub raise return self static
-struct super switch this throw true try type typeof undefined use var void while with
-yield False None Self True
-""".split())
+STOP_WORDS = LANGUAGES.stop_words
+"""Keywords of every language (each record's `stop_words`): matching on them says nothing."""
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -186,6 +181,8 @@ class RecentEdits:
         self._limit = limit
         self._merge_gap = merge_gap
         self._regions: list[Region] = []
+        self._changes = 0
+        self._changes_in: Counter[str] = Counter()
 
     @property
     def regions(self) -> list[Region]:
@@ -197,6 +194,8 @@ class RecentEdits:
         """Note that lines `start_line..end_line` (old numbering) became `new_text`."""
         if self.excluded(path):
             return
+        self._changes += 1
+        self._changes_in[path] += 1
         new_end = start_line + new_text.count("\n")
         touching = Region(path, start_line, new_end, time)
         kept: list[Region] = []
@@ -220,6 +219,12 @@ class RecentEdits:
     def forget(self, path: str) -> None:
         """Drop a file's regions (closed or deleted)."""
         self._regions = [region for region in self._regions if region.path != path]
+        self._changes += 1
+        self._changes_in[path] += 1
+
+    def changes_outside(self, path: str) -> int:
+        """How many edits (and forgets) files other than `path` have had: a cache key."""
+        return self._changes - self._changes_in[path]
 
     def snippets(self, cursor_path: str, cursor_line: int,
                  text_of: Callable[[str], str | None], *, skip_lines: range | None = None,

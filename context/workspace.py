@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -13,36 +16,31 @@ from urllib.parse import unquote, urlparse
 from tree_sitter import Tree
 
 from lspilot.context.budget import fit
-from lspilot.context.definitions import (
-    Resolve,
-    Site,
-    definition_snippets,
-    related_files,
-    scope_snippets,
-    usage_snippets,
-)
+from lspilot.context.definitions import Site, related_files
 from lspilot.context.gather import CountTokens, Gathered
 from lspilot.context.git_diff import GitDiff
 from lspilot.context.ignore import Exclusions, is_secret
 from lspilot.context.index import WorkspaceIndex
 from lspilot.context.languages import language, language_id_for
-from lspilot.context.similar import RecentEdits, WindowCache, similar_snippets
+from lspilot.context.similar import RecentEdits, WindowCache
 from lspilot.context.snippet import Snippet
-from lspilot.context.symbols import (
-    FileIndex,
-    FileSymbols,
-    Import,
-    analyze,
-    index_files,
-    resolve_import,
+from lspilot.context.sources import (
+    ContextSource,
+    DefinitionSource,
+    GitDiffSource,
+    ImportFiles,
+    OpenFiles,
+    OpenFileSource,
+    RecentEditSource,
+    Request,
+    ScopeSource,
+    UsageSource,
 )
+from lspilot.context.symbols import FileSymbols, analyze
 from lspilot.context.window import Window
 from lspilot.settings import ContextSettings
 
 log = logging.getLogger(__name__)
-
-SIMILAR_WINDOW_LINES = 20
-"""Lines around the cursor compared with other open files."""
 
 OFFERED = 96
 """Snippets, best first, that `fit` considers; a prompt's context holds far fewer."""
@@ -67,9 +65,8 @@ class _Key:
     uri: str
     window_start: int
     budget: int
-    index: int
-    diff: int
-    others: int
+    versions: tuple[Hashable, ...]
+    """Each source's version, in the sources' order."""
 
 
 @dataclass
@@ -87,21 +84,36 @@ class Workspace:
 
     def __init__(self, root: Path | None, settings: ContextSettings,
                  open_documents: Callable[[], Iterable[OpenDocument]], *,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, shallow: bool = False
+                 ) -> None:
+        """With `shallow`, only the files right in `root` count, not its subfolders', and
+        nothing is watched: for a one-off completion in a folder that is no repository."""
         self._clock = clock
         self.root = root.resolve() if root is not None else None
         self.settings = settings
         self._open_documents = open_documents
-        self._files: tuple[int, FileIndex] | None = None
         self._relative: dict[str, str] = {}
-        self.exclusions = Exclusions(self.root) if self.root is not None else None
+        # `*/` matches every folder: a shallow workspace never enters one.
+        self.exclusions = None if self.root is None else \
+            Exclusions(self.root, skipped_dirs=("*",)) if shallow else Exclusions(self.root)
         self.index: WorkspaceIndex | None = None
         if self.root is not None and settings.index_workspace:
-            self.index = WorkspaceIndex(self.root, analyze, exclusions=self.exclusions)
+            self.index = WorkspaceIndex(self.root, analyze, exclusions=self.exclusions,
+                                        watch=not shallow, on_change=self._index_changed)
+        self.import_files = ImportFiles(self.index, self._read)
         self.git = GitDiff(self.root, self.excluded) if self.root is not None else None
         self.recent = RecentEdits(self.excluded)
-        self._windows = WindowCache()
+        self.sources: tuple[ContextSource, ...] = (
+            ScopeSource(),
+            DefinitionSource(self.index, self.import_files),
+            UsageSource(self.index),
+            GitDiffSource(self.git),
+            OpenFileSource(self.excluded, WindowCache()),
+            RecentEditSource(self.recent, self.index),
+        )
+        """Asked in this order; a source's place also decides who is late first."""
         self._last: _Last | None = None
+        self._worker: ThreadPoolExecutor | None = None
 
     # --- life cycle
 
@@ -111,14 +123,21 @@ class Workspace:
             self.index.start()
 
     def stop(self) -> None:
-        """Stop the index's threads."""
+        """Stop the index's threads and the sources' worker thread."""
         if self.index is not None:
             self.index.stop()
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker = None
 
     async def refresh_git(self, touched: Iterable[str] = ()) -> None:
         """Re-read uncommitted changes if anything changed (git runs off the event loop)."""
         if self.git is not None:
             await self.git.refresh(list(touched))
+
+    def _index_changed(self) -> None:
+        """On the index's thread: rebuild the file list imports resolve against."""
+        self.import_files.refresh()
 
     # --- paths
 
@@ -165,9 +184,22 @@ class Workspace:
     def closed(self, uri: str) -> None:
         """A document closed: drop what was kept of its text (its windows, the last context
         gathered in it); its recent edits stay, read from disk from now on."""
-        self._windows.forget(self.relative(uri))
+        path = self.relative(uri)
+        for source in self.sources:
+            if isinstance(source, OpenFileSource):
+                self._on_worker(source.windows.forget, path)
         if self._last is not None and self._last.key.uri == uri:
             self._last = None
+
+    def _on_worker(self, function: Callable[[str], None], path: str) -> None:
+        """Run on the worker thread, after the work queued there (its caches are its own)."""
+        if self._worker is None:
+            function(path)
+            return
+        try:
+            self._worker.submit(function, path)
+        except RuntimeError:  # stopped: nothing reads the caches any more
+            pass
 
     def saved(self, uri: str) -> None:
         """A document was written to disk: index it now rather than on the file event."""
@@ -178,107 +210,107 @@ class Workspace:
 
     # --- the one call per completion
 
-    def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
-               budget: int, count_tokens: CountTokens) -> Gathered:
+    async def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
+                     budget: int, count_tokens: CountTokens) -> Gathered:
         """Snippets for the cursor, fitted into `budget` tokens, stable context first.
 
-        Sources run one after another while the deadline (`context.deadlineMs`) allows;
-        each also checks it inside its loops. Typing on one line, or anywhere inside the
-        same function or class, reuses the last result (while the workspace, the git diff
-        and the other open files stay the same), so consecutive prompts share their context
-        and the KV cache its tokens: new context costs a re-read of everything after it.
+        The open documents are read here, on the event loop; the sources then run one after
+        another on a worker thread, each until its deadline (its share of
+        `context.deadlineMs`), which it also checks inside its loops. At the deadline this
+        stops waiting: a source still running then is dropped and reported in
+        `Gathered.late`. Typing on one line, or anywhere inside the same function or class,
+        reuses the last result while every source's version stays the same (the workspace
+        index, the git diff, the other open files), so consecutive prompts share their
+        context and the KV cache its tokens: new context costs a re-read of everything
+        after it.
         """
         started = self._clock()
+        loop = asyncio.get_running_loop()
+        waiting_since = loop.time()
+        deadline_s = self.settings.deadline_ms / 1000
         repo, path = self.location(uri)
         line = text.count("\n", 0, offset)
         first = line - window.prefix.count("\n")
         last = line + window.suffix.count("\n")
         documents = list(self._open_documents())
-        others = [d for d in documents if d.uri != uri]
-        key = _Key(uri, first, budget, self.index.generation if self.index is not None else 0,
-                   id(self.git.hunks) if self.git is not None else 0,
-                   hash(tuple((d.uri, len(d.text)) for d in others)))
+        open_files = OpenFiles(
+            tuple((self.relative(d.uri), d.text) for d in documents if d.uri != uri),
+            {self.relative(d.uri): d.text for d in documents})
+        key = _Key(uri, first, budget,
+                   tuple(source.version(path, open_files) for source in self.sources))
         last_time = self._last if self._last is not None and self._last.key == key else None
         if last_time is not None and last_time.line == line:
             return last_time.gathered
-        deadline_at = started + self.settings.deadline_ms / 1000
-
-        def late() -> bool:
-            return self._clock() > deadline_at
-
-        own_doc = next((d for d in documents if d.uri == uri), None)
-        tree = own_doc.syntax if own_doc is not None and own_doc.text == text else None
-        if not language_id or (own_doc is not None and tree is None
-                               and language(language_id) is not None):
-            # The server keeps no tree for this document (too large, or too slow to parse):
-            # parsing it here on every request would spend what the tree's bounds saved.
-            own = FileSymbols(language_id)
-        else:
-            own = analyze(language_id, text, tree)
-        scope = _scope(own, line)
-        if last_time is not None and scope is not None and last_time.scope == scope:
+        own = next((d for d in documents if d.uri == uri), None)
+        tree = own.syntax if own is not None and own.text == text else None
+        # Later edits change the document's tree in place: the worker reads a copy.
+        job = _Job(path, language_id, text, line, range(first, last + 1),
+                   tree.copy() if tree is not None else None, open_files,
+                   last_time.scope if last_time is not None else None)
+        # The server keeps no tree for this document (too large, or too slow to parse):
+        # parsing it for every request would spend what the tree's bounds saved.
+        job.analyze = tree is not None or own is None or language(language_id) is None
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="lspilot-context")
+        future = loop.run_in_executor(self._worker, self._run, job, started, deadline_s)
+        left = deadline_s - (loop.time() - waiting_since)
+        try:
+            await asyncio.wait([future], timeout=max(0.0, left))
+        finally:
+            results = job.stop()  # a cancelled request stops its worker at its next check
+        if job.reuse and last_time is not None and self._last is last_time:
             last_time.line = line
             return last_time.gathered
-        site = Site(path, language_id, text, line, own, range(first, last + 1))
-        lines = text.split("\n")
-        near = "\n".join(lines[max(0, line - SIMILAR_WINDOW_LINES):line + 1])
-        index = self.index if self.index is not None and self.index.ready else None
-        resolve = self._resolver()
-        related = related_files(site, resolve) if index is not None else []
-        sources: list[tuple[str, Callable[[], list[Snippet]]]] = [
-            ("scope", lambda: scope_snippets(site)),
-            ("definition", lambda: definition_snippets(site, index, resolve, late)
-             if index is not None else []),
-            ("usage", lambda: usage_snippets(site, index, late) if index is not None else []),
-            ("git_diff", lambda: self.git.snippets(path, related, line,
-                                                   skip_lines=site.window)
-             if self.git is not None else []),
-            ("open_file", lambda: similar_snippets(
-                near, ((self.relative(d.uri), d.text) for d in others),
-                excluded=self.excluded, cache=self._windows)),
-            ("recent_edit", lambda: self.recent.snippets(
-                path, line, self._text_of, skip_lines=site.window)),
-        ]
         offered: list[Snippet] = []
         source_ms: dict[str, float] = {}
-        skipped: list[str] = []
-        for name, source in sources:
-            if late():
-                skipped.append(name)
-                continue
-            began = self._clock()
-            try:
-                offered += source()
-            except Exception:  # one broken source must not cost the completion
-                log.exception("context source %s failed", name)
-            source_ms[name] = round((self._clock() - began) * 1000, 3)
+        for name, snippets, ms in results:
+            offered += snippets
+            source_ms[name] = ms
         offered.sort(key=lambda s: (-s.score, s.path, s.start_line, s.source, s.text))
         offered = offered[:OFFERED]
         chosen = fit(offered, budget, count_tokens)
-        gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms,
-                            tuple(skipped), round((self._clock() - started) * 1000, 3))
-        self._last = _Last(key, line, scope, gathered)
+        late = tuple(source.name for source in self.sources if source.name not in source_ms)
+        gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms, late,
+                            round((self._clock() - started) * 1000, 3))
+        self._last = _Last(key, line, job.scope, gathered)
         return gathered
 
-    def _resolver(self) -> Resolve:
-        """Import resolution over the indexed files, re-indexed when the files change."""
-        index = self.index
-        if index is None:
-            return lambda language_id, path, imp: []
-        generation = index.generation
-        if self._files is None or self._files[0] != generation:
-            self._files = (generation, index_files(index.files(), self._read))
-        files = self._files[1]
-        resolved: dict[tuple[str, str, Import], list[str]] = {}
+    def _run(self, job: _Job, started: float, deadline_s: float) -> None:
+        """The worker thread's part of `gather`: analyse the cursor's file, run the sources."""
+        if job.stopped:
+            return  # it waited behind a request that ran late, past its own deadline
+        try:
+            self._run_sources(job, started, deadline_s)
+        except Exception:  # nobody may be waiting for this thread any more: say it here
+            log.exception("gathering context for %s failed", job.path)
 
-        def resolve(language_id: str, path: str, imp: Import) -> list[str]:
-            # Related files and definitions ask for the same imports within one request.
-            key = (language_id, path, imp)
-            if key not in resolved:
-                resolved[key] = resolve_import(language_id, path, imp, files, self._read)
-            return resolved[key]
+    def _run_sources(self, job: _Job, started: float, deadline_s: float) -> None:
+        own = analyze(job.language_id, job.text, job.tree) \
+            if job.language_id and job.analyze else FileSymbols(job.language_id)
+        job.scope = _scope(own, job.line)
+        if job.scope is not None and job.scope == job.last_scope:
+            job.reuse = True
+            return
+        site = Site(job.path, job.language_id, job.text, job.line, own, job.window)
+        resolve = self.import_files.resolver()
+        ready = self.index is not None and self.index.ready
+        request = Request(site, job.documents, resolve,
+                          tuple(related_files(site, resolve)) if ready else ())
+        for source in self.sources:
+            due = started + source.deadline * deadline_s
 
-        return resolve
+            def late(due: float = due) -> bool:
+                return job.stopped or self._clock() > due
+
+            if late():
+                continue
+            began = self._clock()
+            try:
+                snippets = source.snippets(request, late)
+            except Exception:  # one broken source must not cost the completion
+                log.exception("context source %s failed", source.name)
+                snippets = []
+            job.publish(source.name, snippets, round((self._clock() - began) * 1000, 3))
 
     def _read(self, path: str) -> str | None:
         """A workspace file's text, for go.mod (never outside the workspace)."""
@@ -292,11 +324,47 @@ class Workspace:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _text_of(self, path: str) -> str | None:
-        for doc in self._open_documents():
-            if self.relative(doc.uri) == path:
-                return doc.text
-        return self.index.text(path) if self.index is not None else None
+
+class _Job:
+    """One `gather`'s work on the worker thread, and what the event loop takes from it."""
+
+    def __init__(self, path: str, language_id: str, text: str, line: int, window: range,
+                 tree: Tree | None, open_files: OpenFiles,
+                 last_scope: tuple[int, str] | None) -> None:
+        self.path = path
+        self.language_id = language_id
+        self.text = text
+        self.line = line
+        self.window = window
+        """Lines of the cursor's file already in the prompt."""
+        self.tree = tree
+        self.documents = open_files
+        self.last_scope = last_scope
+        """The scope the last context was gathered for, when it may be reused."""
+        self.scope: tuple[int, str] | None = None
+        self.reuse = False
+        self.analyze = True
+        """Whether to analyse the cursor's file (not when the server keeps no tree for it)."""
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._results: list[tuple[str, list[Snippet], float]] = []
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the event loop stopped waiting (deadline passed, or request cancelled)."""
+        return self._stopped
+
+    def publish(self, name: str, snippets: list[Snippet], ms: float) -> None:
+        """A source's answer, kept only if the event loop still waits for it."""
+        with self._lock:
+            if not self._stopped:
+                self._results.append((name, snippets, ms))
+
+    def stop(self) -> list[tuple[str, list[Snippet], float]]:
+        """Stop taking answers; the ones that came in time, in the order they came."""
+        with self._lock:
+            self._stopped = True
+            return list(self._results)
 
 
 def _scope(symbols: FileSymbols, line: int) -> tuple[int, str] | None:

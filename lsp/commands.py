@@ -22,9 +22,6 @@ DEBUG_COMMANDS_ENV = "LSPILOT_DEBUG_COMMANDS"
 """Set (to anything) to register `lspilot.debug.document`, which tests use to read the
 server's copy of a document; editors never see it."""
 
-COMMANDS = ("lspilot.lastCompletion", "lspilot.explainCompletion", "lspilot.status",
-            "lspilot.accept", "lspilot.stats", "lspilot.listModels", "lspilot.selectModel")
-
 
 def parse_selection(arguments: Any) -> tuple[Role, str]:
     """`lspilot.selectModel`'s one argument `{"id": str, "role": "autocomplete"|"edit"}`."""

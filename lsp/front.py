@@ -14,6 +14,8 @@ from lspilot.session import Level
 if TYPE_CHECKING:
     from lspilot.lsp.server import LspilotServer
 
+REFRESH = "lspilot/refresh"
+
 MESSAGE_TYPES = {"error": types.MessageType.Error, "warning": types.MessageType.Warning,
                  "info": types.MessageType.Info}
 
@@ -23,19 +25,24 @@ class LspFront:
 
     def __init__(self, ls: LspilotServer) -> None:
         self._ls = ls
-        self._loads: dict[Role, WorkDone] = {}
+        self._loads: dict[Role, tuple[str, WorkDone]] = {}
+        """The open progress of each role's load, and the model it is for."""
         self._held: list[tuple[Level, str]] = []
         self.initialized = False
 
     def loading(self, role: Role, model: str, done: int, total: int, message: str) -> None:
-        """Begin or report a model load's progress."""
-        load = self._loads.get(role)
-        if load is None:
+        """Begin or report a model load's progress; a switch to another model while one
+        loads ends that one's progress and begins its own (its title names the model)."""
+        open_load = self._loads.get(role)
+        if open_load is not None and open_load[0] != model:
+            self._end(role, f"{open_load[0]}: switched to {model}")
+            open_load = None
+        if open_load is None:
             title = f"lspilot: {model}" if role == "autocomplete" else \
                 f"lspilot: {model} ({role})"
-            load = self._loads[role] = WorkDone(self._ls, title)
+            open_load = self._loads[role] = (model, WorkDone(self._ls, title))
             self._ls.status.changed()
-        load.report(message, int(done * 100 / total) if total else None)
+        open_load[1].report(message, int(done * 100 / total) if total else None)
 
     def loaded(self, role: Role, model: str, template: str) -> None:
         """End the load's progress."""
@@ -43,15 +50,14 @@ class LspFront:
         self._ls.status.changed()
 
     def failed(self, role: Role, model: str, error: str) -> None:
-        """End the load's progress and tell the user, once per distinct error."""
+        """End the load's progress (the session tells the user)."""
         self._end(role, f"{model} failed")
-        self._ls.session.tell("error", f"lspilot: {error}")
         self._ls.status.changed()
 
     def _end(self, role: Role, message: str) -> None:
         load = self._loads.pop(role, None)
         if load is not None:
-            load.end(message)
+            load[1].end(message)
 
     def show(self, level: Level, message: str) -> None:
         """`window/showMessage`; held until the client sent `initialized`."""
@@ -67,6 +73,11 @@ class LspFront:
             self._ls.status.changed()
         else:
             self._ls.status.completed()
+
+    def refreshed(self, uri: str) -> None:
+        """`lspilot/refresh`: a newer suggestion waits at the document's cursor; editors
+        ask for inline completions again (there is no LSP request for this)."""
+        self._ls.protocol.notify(REFRESH, {"uri": uri})
 
     def release(self) -> None:
         """The client is initialized: send what was held."""

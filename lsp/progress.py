@@ -45,6 +45,13 @@ class WorkDone:
             title=title, percentage=0, cancellable=cancellable)))
         self._created.set_result(True)
 
+    async def shown(self, timeout: float) -> None:
+        """Wait (at most `timeout` seconds) until the client accepted the token, or refused."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self._created), timeout)
+        except TimeoutError:
+            log.info("client did not answer the progress request in %s s", timeout)
+
     def report(self, message: str, percentage: int | None = None) -> None:
         """Tell how far the work got."""
         if self._ended or (message, percentage) == self._last:

@@ -1,6 +1,6 @@
 """The lspilot language server: the connection, its state, and the handlers by area.
 
-Each area module (`sync`, `completions`, `commands`, `lifecycle`) registers handlers that
+Each area module (`lifecycle`, `sync`, `completions`, `commands`, `edits`) registers handlers that
 convert LSP types and call one function of the session (`lspilot.session`); policy lives
 there, never here.
 """
@@ -39,8 +39,8 @@ from lspilot.lsp import heap
 from lspilot.lsp.documents import Documents
 from lspilot.lsp.front import LspFront
 from lspilot.lsp.status import StatusReporter
-from lspilot.lsp.wire import BinarySource, StreamSource, read_messages
-from lspilot.models.slot import Load
+from lspilot.lsp.wire import BinarySource, read_messages
+from lspilot.models.slot import Load, Release
 from lspilot.models.store import ModelStore
 from lspilot.session import Session
 
@@ -262,21 +262,34 @@ class LspilotProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        # pygls cancels the future of the client's request only; a command's handler runs
+        # as a task of its own behind it (pygls's generator handlers), which would go on
+        # working unless it is cancelled here too.
+        cancel = self._server.request_cancellers.pop(str(msg_id), None)  # type: ignore[attr-defined]
+        if cancel is not None:
+            cancel()
+        super()._handle_cancel_notification(msg_id)
+
+
 class LspilotServer(LanguageServer):
     """The connection's state: open documents, the session behind them, and the status."""
 
     def __init__(self, store: ModelStore, forced_model: str | None = None,
-                 load: Load | None = None) -> None:
-        super().__init__("lspilot", __version__, protocol_cls=LspilotProtocol,
+                 load: Load | None = None, release: Release | None = None,
+                 protocol_cls: type[LspilotProtocol] = LspilotProtocol) -> None:
+        super().__init__("lspilot", __version__, protocol_cls=protocol_cls,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents = Documents()
         self.front = LspFront(self)
         self.session = Session(store, self.front, self.documents.for_context, forced_model,
-                               load)
+                               load, release)
         self.status = StatusReporter(self.session.status, self.protocol.notify)
         self.shutdown_requested = False
         self.progress_cancellers: dict[str, Callable[[], None]] = {}
         """What `window/workDoneProgress/cancel` stops, by progress token."""
+        self.request_cancellers: dict[str, Callable[[], None]] = {}
+        """What `$/cancelRequest` stops besides pygls's own future, by request id."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.on_log_level: Callable[[str], None] | None = None
         """Set by `lspilot serve`: the `logLevel` setting applies to the process's log."""
@@ -301,27 +314,6 @@ class LspilotServer(LanguageServer):
             pass
         finally:
             self.shutdown()
-
-    def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client on TCP (pygls's loop, with `wire`'s bounds)."""
-        heap.bound_transients()
-        self._stop_event = stop = threading.Event()
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.protocol.set_writer(writer)
-            await read_messages(StreamSource(reader), self.lsp, stop)
-            self.shutdown()
-
-        async def serve() -> None:
-            self._server = server = await asyncio.start_server(connection, host, port)
-            log.info("serving on %s:%s", host, port)
-            async with server:
-                await server.serve_forever()
-
-        try:
-            asyncio.run(serve())
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-            pass
 
     def report_server_error(self, error: Exception,
                             source: type[PyglsError] | type[JsonRpcException]) -> None:
@@ -388,11 +380,13 @@ class LspilotServer(LanguageServer):
 
 
 def create_server(store: ModelStore, forced_model: str | None = None,
-                  load: Load | None = None) -> LspilotServer:
-    """A server with every feature registered."""
-    from lspilot.lsp import commands, completions, lifecycle, sync
+                  load: Load | None = None, release: Release | None = None,
+                  protocol_cls: type[LspilotProtocol] = LspilotProtocol) -> LspilotServer:
+    """A server with every feature registered (`load` and `release`: how its slots get and
+    let go of models, when they are shared; `protocol_cls`: per connection, over TCP)."""
+    from lspilot.lsp import commands, completions, edits, lifecycle, sync
 
-    server = LspilotServer(store, forced_model, load)
-    for area in (lifecycle, sync, completions, commands):
+    server = LspilotServer(store, forced_model, load, release, protocol_cls)
+    for area in (lifecycle, sync, completions, commands, edits):
         area.register(server)
     return server

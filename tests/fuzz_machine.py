@@ -46,7 +46,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from lspilot.lsp.commands import COMMANDS, DEBUG_COMMANDS_ENV
+from lspilot.lsp.commands import DEBUG_COMMANDS_ENV
 from tests.raw_client import SERVE, RawClient, frame, resident_kib
 
 ANSWER_S = 60.0
@@ -303,6 +303,8 @@ class ServerMachine(RuleBasedStateMachine):
         self.pending: dict[int | str, float] = {}
         self.pending_completions: list[int | str] = []
         self.rng = random.Random(0)
+        self.commands: list[str] = []
+        """Every `lspilot.*` command the server advertises."""
 
     # --- plumbing
 
@@ -408,7 +410,10 @@ class ServerMachine(RuleBasedStateMachine):
         self.client = self._run(RawClient.start(SERVE, env))
         answer = self._run(self._client.initialize(self._settings(), encoding))
         self.report.sent += 2
-        assert answer["result"]["capabilities"]["positionEncoding"] == encoding
+        capabilities = answer["result"]["capabilities"]
+        assert capabilities["positionEncoding"] == encoding
+        self.commands = [c for c in capabilities["executeCommandProvider"]["commands"]
+                         if c.startswith("lspilot.") and not c.startswith("lspilot.debug.")]
         self.rss_start = resident_kib(self._client.pid)
 
     def teardown(self) -> None:
@@ -601,8 +606,8 @@ class ServerMachine(RuleBasedStateMachine):
         action(data)
 
     def _command(self, data: st.DataObject) -> None:
-        """Every `lspilot.*` command, with arguments of any shape."""
-        command = data.draw(st.sampled_from(COMMANDS))
+        """Any `lspilot.*` command, with arguments of any shape."""
+        command = data.draw(st.sampled_from(self.commands))
         arguments = data.draw(st.none() | st.lists(json_values, max_size=3))
         if command == "lspilot.selectModel" and arguments and \
                 any(isinstance(a, dict) and isinstance(a.get("id"), str) for a in arguments):

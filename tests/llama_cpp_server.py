@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.polling import wait_until
 
 
 @contextmanager
@@ -30,16 +31,15 @@ def llama_cpp_server(models: dict[str, Path], port: int, *, n_ctx: int = 1024,
     base = f"http://127.0.0.1:{port}/v1"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        deadline = time.monotonic() + 120
-        while True:
+        def models_status() -> int | str:
             assert process.poll() is None, f"llama_cpp.server exited: see {out.name}"
             try:
-                if httpx.get(f"{base}/models", headers=headers, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "llama_cpp.server did not start"
-            time.sleep(0.2)
+                return httpx.get(f"{base}/models", headers=headers, timeout=2).status_code
+            except httpx.HTTPError as error:
+                return repr(error)
+
+        wait_until(models_status, lambda status: status == 200, what="llama_cpp.server",
+                   timeout=120, interval=0.2)
         yield base
     finally:
         process.terminate()

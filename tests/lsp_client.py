@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.polling import until
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lspilot", "serve",
                                             "--log-level", "info"])
@@ -42,11 +43,7 @@ async def command(client: LanguageClient, name: str, *args: Any) -> Any:
 
 async def wait_for_state(client: LanguageClient, state: str, timeout: float = 60) -> dict[str, Any]:
     """Poll `lspilot.status` until the engine reaches `state`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        status = await command(client, "lspilot.status")
-        if status["state"] == state:
-            return dict(status)
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"engine stayed {status}, wanted {state}")
-        await asyncio.sleep(0.05)
+    status = await until(lambda: command(client, "lspilot.status"),
+                         lambda status: status["state"] == state,
+                         what=f"state {state!r}", timeout=timeout, interval=0.05)
+    return dict(status)

@@ -1,5 +1,6 @@
 """Open documents under hostile edits, and the costs that must not grow with a document or
 a line.
+
 The line index is checked against a fresh scan after every random edit; edits that split a
 character follow the documented rule; and the work a keystroke or a prompt does is bounded
 by counting what is tokenized, not by timing it.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import random
+import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lspilot.context.budget import fit
 from lspilot.context.snippet import Snippet
@@ -52,15 +54,27 @@ def test_a_snippet_inside_a_chosen_one_is_dropped() -> None:
     assert fit([outer, inner], 100, words) == [outer]
 
 
-def test_same_input_any_order_same_output() -> None:
-    pool = [snip(source, f"p{i % 5}.py", f"w{i} " * (1 + i % 7), round(0.1 + (i % 9) / 10, 2),
-                 i)
-            for i, source in enumerate(["definition", "usage", "git_diff", "open_file",
-                                        "recent_edit", "scope"] * 6)]
-    expected = fit(pool, 60, words)
-    rng = random.Random(3)
-    for _ in range(20):
-        shuffled = pool[:]
-        rng.shuffle(shuffled)
-        assert fit(shuffled, 60, words) == expected
-    assert sum(words(f"{s.path}\n{s.text}\n") for s in expected) <= 60
+# Small pools of paths, lines, texts and scores, so that ties, duplicates, snippets inside
+# others and over-budget ones are common.
+SOURCES = st.sampled_from(["definition", "usage", "git_diff", "open_file", "recent_edit",
+                           "scope"])
+SCORES = st.sampled_from([0.1, 0.5, 0.9, 1.0])
+snippets = st.builds(
+    snip, SOURCES, st.sampled_from(["a.py", "b.py", "p/c.py"]),
+    st.lists(st.sampled_from(["x = 1", "def f():", "    return x", "", "  "]), min_size=1,
+             max_size=4).map("\n".join),
+    SCORES, st.integers(0, 4))
+
+
+@given(st.data())
+def test_same_input_any_order_same_output(data: st.DataObject) -> None:
+    pool = data.draw(st.lists(snippets, max_size=12))
+    # The same code again from another source, at another score or for another reason.
+    again = st.tuples(st.sampled_from(pool), SOURCES, SCORES, st.sampled_from(["", "why"]))
+    pool += [dataclasses.replace(s, source=source, score=score, reason=reason)
+             for s, source, score, reason in (data.draw(st.lists(again, max_size=4))
+                                              if pool else [])]
+    budget = data.draw(st.integers(0, 40))
+    expected = fit(pool, budget, words)
+    assert fit(data.draw(st.permutations(pool)), budget, words) == expected
+    assert sum(words(f"{s.path}\n{s.text}\n") for s in expected) <= budget

@@ -7,13 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from lspilot import __version__
 from lspilot.cli import cursor_offset, parse_cursor
+from tests.polling import wait_until
 from tests.tiny_gguf import PLAIN_SPECIALS, TinyModel, build
 
 LSPILOT = [sys.executable, "-m", "lspilot"]
@@ -104,14 +104,15 @@ def test_serve_over_tcp(tiny_model: Path) -> None:
     server = subprocess.Popen([*LSPILOT, "serve", "--tcp", f"127.0.0.1:{port}"],
                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def connect() -> socket.socket | OSError:
             try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not listen"
-                time.sleep(0.1)
+                return socket.create_connection(("127.0.0.1", port), timeout=30)
+            except OSError as error:
+                return error
+
+        connection = wait_until(connect, lambda c: isinstance(c, socket.socket),
+                                what="the server to listen", interval=0.1)
+        assert isinstance(connection, socket.socket)
         with connection:
             connection.sendall(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                       "params": {"capabilities": {}}}))
@@ -148,3 +149,25 @@ def test_models_use_refuses_what_cannot_serve_and_keeps_the_old_choice(
     result = run("models", "use", str(tmp_path / "nope.gguf"), env=env)
     assert result.returncode == 1 and "model file not found" in result.stderr
     assert json.loads((tmp_path / "roles.json").read_text()) == {"autocomplete": str(tiny_model)}
+
+
+def test_complete_outside_a_repository_reads_the_files_own_folder_only(
+        tmp_path: Path, tiny_model: Path) -> None:
+    project = tmp_path / "home"
+    (project / "sub").mkdir(parents=True)
+    (project / "helper.py").write_text("def twice(x):\n    return 2 * x\n")
+    (project / "sub" / "deep.py").write_text("def thrice(x):\n    return 3 * x\n")
+    source = project / "main.py"
+    source.write_text("from helper import twice\nfrom sub.deep import thrice\n\n\n"
+                      "def f(x):\n    return twice(x) + \n")
+    cursor = f"{source}:6:23"
+    alone = run("complete", cursor, "--model", str(tiny_model), "--show-prompt")
+    assert alone.returncode == 0, alone.stderr
+    assert "in no git repository" in alone.stderr
+    # Which sources beat `context.deadlineMs` depends on the machine's load; the subfolder's
+    # definition can only be missing (tests/test_workspace.py checks what is indexed).
+    assert "def thrice" not in alone.stderr
+    whole = run("complete", cursor, "--model", str(tiny_model), "--show-prompt",
+                "--workspace", str(project))
+    assert whole.returncode == 0, whole.stderr
+    assert "in no git repository" not in whole.stderr

@@ -6,7 +6,6 @@ temporary folder; `lspilot.explainCompletion` shows what went into the prompt an
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+from tests.polling import until
 
 GEOMETRY = '''"""Vectors."""
 
@@ -79,15 +79,11 @@ async def client(lsp_client: LanguageClient, tiny_model: Path, workspace: Path) 
     await lsp_client.shutdown_session()
 
 
-async def wait_for_index(client: LanguageClient, timeout: float = 30) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        status = await command(client, "lspilot.status")
-        if status["context"] and status["context"]["indexReady"]:
-            return dict(status["context"])
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"index not ready: {status['context']}")
-        await asyncio.sleep(0.05)
+async def wait_for_index(client: LanguageClient) -> dict[str, Any]:
+    status = await until(lambda: command(client, "lspilot.status"),
+                         lambda status: status["context"] and status["context"]["indexReady"],
+                         what="the index", interval=0.05)
+    return dict(status["context"])
 
 
 async def open_app(client: LanguageClient) -> tuple[str, dict[str, Any]]:
@@ -124,21 +120,22 @@ async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
 async def test_uncommitted_work_reaches_the_prompt_without_diff_markers(
         client: LanguageClient) -> None:
     uri, _ = await open_app(client)
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:  # git runs in the background; the first request may come before it
-        await inline(client, uri, 5, 11, invoked=True)
-        explained = await command(client, "lspilot.explainCompletion")
-        hunks = [s for s in explained["context"]["snippets"] + explained["context"]["leftOut"]
-                 if s["source"] == "git_diff"]
-        if hunks or asyncio.get_running_loop().time() > deadline:
-            break
+
+    async def git_diff_snippets() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        # git runs in the background; a save asks for it again.
         client.text_document_did_save(types.DidSaveTextDocumentParams(
             types.TextDocumentIdentifier(uri)))
-        await asyncio.sleep(0.2)
-    assert hunks and hunks[0]["path"] == "shop/geometry.py"
-    if hunks[0]["included"]:
-        assert "def rotate(vector, angle):" in explained["prompt"]
-        assert "+def rotate" not in explained["prompt"]
+        await inline(client, uri, 5, 11, invoked=True)
+        explained = await command(client, "lspilot.explainCompletion")
+        context = explained["context"]
+        return [s for s in context["snippets"] + context["leftOut"]
+                if s["source"] == "git_diff"], explained
+
+    hunks, explained = await until(git_diff_snippets, lambda found: found[0],
+                                   what="a git_diff snippet", timeout=20, interval=0.2)
+    assert hunks[0]["path"] == "shop/geometry.py" and hunks[0]["included"]
+    assert "def rotate(vector, angle):" in explained["prompt"]
+    assert "+def rotate" not in explained["prompt"]
 
 
 async def test_context_off_gives_the_file_level_prompt(client: LanguageClient) -> None:

@@ -59,9 +59,9 @@ class Files:
     def text(self, path: str) -> str | None:
         return self.texts.get(path)
 
-    def callers(self, name: str) -> list[tuple[str, Call]]:
+    def callers(self, name: str, limit: int | None = None) -> list[tuple[str, Call]]:
         return sorted(((p, c) for p, s in self.parsed.items() for c in s.calls if c.name == name),
-                      key=lambda pc: (pc[0], pc[1].line))
+                      key=lambda pc: (pc[0], pc[1].line))[:limit]
 
     def caller_count(self, name: str) -> int:
         return len(self.callers(name))
@@ -147,6 +147,32 @@ def test_the_usages_most_like_the_cursor_go_first_and_do_not_overlap() -> None:
     # a.py's four calls on four lines are one place: one window from it, not four.
     assert [s.path for s in found] == ["shop/z.py", "shop/a.py", "shop/report.py"]
     assert found[0].score > found[1].score > found[2].score
+
+
+CALC = {
+    "shop/calc.py": "def add(a, b):\n    return a + b\n",
+    "shop/bag.py": ("class Bag:\n    def add(self, item):\n        self.items.append(item)\n"),
+    "shop/files.py": ("def collect(paths):\n    batch = set()\n    for path in paths:\n"
+                      "        batch.add(path)\n    return batch\n"),
+    "shop/sums.py": "from shop.calc import add\n\n\ndef total(x, y):\n    return add(x, y)\n",
+    "shop/mods.py": "import shop.calc as calc\n\n\ndef plus(x):\n    return calc.add(x, 1)\n",
+}
+
+
+@pytest.mark.parametrize(("fixture", "path", "expected"), [
+    # A function's usages are bare calls and calls through a module, not a set's `add`.
+    ("def add(a, b):\n    return █\n", "shop/calc.py", ["shop/mods.py", "shop/sums.py"]),
+    # A call near the cursor through an object is a method's: its usages are such calls.
+    ("def keep(seen, path):\n    seen.add(path)\n    █\n", "shop/keep.py",
+     ["shop/files.py"]),
+    # A method's usages may come either way (`self.add`, or bare inside its class in Java).
+    ("class Bag:\n    def add(self, item):\n        █\n        return item\n", "shop/bag2.py",
+     ["shop/files.py", "shop/mods.py", "shop/sums.py"]),
+])
+def test_a_name_match_is_not_a_usage(fixture: str, path: str, expected: list[str]) -> None:
+    files = Files(CALC)
+    found = usage_snippets(site(fixture, path), files, never, per_name=5)
+    assert sorted({s.path for s in found if "calls add()" in s.reason}) == expected
 
 
 def test_usages_skip_names_the_workspace_does_not_define() -> None:

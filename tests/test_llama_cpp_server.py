@@ -1,5 +1,6 @@
 """The OpenAI-compatible backend against the real `llama_cpp.server` on loopback, started and
-stopped by these tests: tiny real GGUFs, and the real Qwen2.5-Coder 0.5B."""
+stopped by these tests: tiny real GGUFs (completion and chat models), and the real
+Qwen2.5-Coder 0.5B."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
+    Message,
     OpenAIConfig,
     make_backend,
 )
@@ -23,14 +25,20 @@ from lspilot.templates import render
 from tests.conftest import at_cursor
 from tests.llama_cpp_server import llama_cpp_server
 from tests.replay_server import free_port
+from tests.tiny_gguf import build, chat_model, cut
+
+ANSWER = "a.py\n```python\nx = 1\ny = 2\n\n\ndef f():\n    return x + y\n```\n"
 
 
 @pytest.fixture(scope="module")
 def tiny_server(tiny_model: Path, looping_model: Path, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[ServersSettings]:
-    log = tmp_path_factory.mktemp("server") / "llama_cpp.server.log"
-    with llama_cpp_server({"tiny": tiny_model, "loop": looping_model}, free_port(),
-                          log=log) as base:
+    folder = tmp_path_factory.mktemp("server")
+    chat = build(folder / "chat.gguf", chat_model(ANSWER))
+    chat_loop = build(folder / "chat-loop.gguf", chat_model("one\ntwo\n", loop=True))
+    with llama_cpp_server({"tiny": tiny_model, "loop": looping_model, "chat": chat,
+                           "chat-loop": chat_loop}, free_port(),
+                          log=folder / "llama_cpp.server.log") as base:
         yield ServersSettings(openai_url=base, read_timeout=60.0)
 
 
@@ -57,7 +65,8 @@ async def test_completion_through_the_real_server(tiny_server: ServersSettings, 
 
 def test_a_model_the_server_lacks_is_refused_naming_what_it_has(
         tiny_server: ServersSettings) -> None:
-    with pytest.raises(BackendError, match="has no model 'nope'; it serves: tiny, loop"):
+    with pytest.raises(BackendError, match="has no model 'nope'; it serves: tiny, loop, chat, "
+                                           "chat-loop"):
         connect(tiny_server, "nope")
 
 
@@ -72,6 +81,35 @@ async def test_closing_the_stream_hangs_up_and_the_server_serves_on(
     again = backend.stream(render(backend.template, "b", ""), GenerationParams(5),
                            GenerationStats())
     assert "".join([p async for p in again]) == "xyzxy"
+    await backend.aclose()
+
+
+EDIT = [Message("system", "You rewrite whole files."),
+        Message("user", "a.py\n```python\nx = 1\n```\nAdd y = 2 and f().")]
+
+
+async def test_chat_answers_through_the_servers_chat_template(
+        tiny_server: ServersSettings) -> None:
+    # llama_cpp.server renders the GGUF's own chat template; the tiny model answers only
+    # after the assistant's header it ends with
+    backend = connect(tiny_server, "chat")
+    stats = GenerationStats()
+    pieces = backend.chat(EDIT, GenerationParams(64), stats)
+    assert "".join([p async for p in pieces]) == ANSWER
+    assert stats.generated_tokens == len(cut(ANSWER))  # one streamed chunk per token
+    assert stats.prompt_tokens == backend.count_chat_tokens(EDIT) > 0  # estimated
+    await backend.aclose()
+
+
+async def test_closing_a_chat_hangs_up_and_the_server_serves_on(
+        tiny_server: ServersSettings) -> None:
+    backend = connect(tiny_server, "chat-loop")
+    stats = GenerationStats()
+    pieces = backend.chat(EDIT, GenerationParams(1000), stats)
+    assert [await anext(pieces), await anext(pieces)] == ["one\n", "two\n"]
+    await pieces.aclose()
+    again = backend.chat(EDIT, GenerationParams(3), GenerationStats())
+    assert "".join([p async for p in again]) == "one\ntwo\none\n"
     await backend.aclose()
 
 
@@ -118,7 +156,7 @@ async def test_real_model_completes_through_the_server(real_server: ServersSetti
 @pytest.mark.real_model
 async def test_real_model_answers_chat_for_edits(real_server: ServersSettings) -> None:
     backend = connect(real_server, "qwen2.5-coder:0.5b")
-    messages = [{"role": "user", "content": "What is 2 + 3? Answer with the number only."}]
+    messages = [Message("user", "What is 2 + 3? Answer with the number only.")]
     answer = "".join([p async for p in backend.chat(messages, GenerationParams(8),
                                                     GenerationStats())])
     assert answer.strip() == "5"

@@ -22,30 +22,54 @@ from tests.lsp_client import (
     open_doc,
     wait_for_state,
 )
+from tests.polling import until
 from tests.tiny_gguf import TinyModel, build
 
 URI = "file:///work/add.py"
 
 
+async def start(client: LanguageClient, capabilities: str, model: Path,
+                **settings: Any) -> None:
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(capabilities),
+        initialization_options={"models": {"autocomplete": str(model)},
+                                "llamaCpp": SMALL_RUNTIME, **settings}))
+    client.init_result = result  # type: ignore[attr-defined]
+
+
 @pytest_lsp.fixture(config=SERVER, params=CLIENTS)
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient,
                  tiny_model: Path) -> Any:
-    result = await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(request.param),
-        initialization_options={"models": {"autocomplete": str(tiny_model)},
-                                "llamaCpp": SMALL_RUNTIME}))
-    lsp_client.init_result = result  # type: ignore[attr-defined]
+    """A server of its own, for tests that look at counters, messages or the model."""
+    await start(lsp_client, request.param, tiny_model)
     yield
     await lsp_client.shutdown_session()
 
 
-async def test_initialize_advertises_what_editors_need(client: LanguageClient) -> None:
+@pytest_lsp.fixture(config=SERVER, params=CLIENTS, scope="module")
+async def shared(request: pytest.FixtureRequest, lsp_client: LanguageClient,
+                 tiny_model: Path) -> Any:
+    """One server per client for the module's tests that look only at their own document.
+
+    Without context, so that the documents other tests opened stay out of each prompt.
+    """
+    await start(lsp_client, request.param, tiny_model, context={"enabled": False})
+    yield
+    await lsp_client.shutdown_session()
+
+
+SHARED = pytest.mark.asyncio(loop_scope="module")  # the loop that `shared` runs in
+
+
+@SHARED
+async def test_initialize_advertises_what_editors_need(shared: LanguageClient) -> None:
+    client = shared
     caps = client.init_result.capabilities  # type: ignore[attr-defined]
     assert caps.inline_completion_provider is not None
     assert caps.completion_provider is not None
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
     assert sorted(caps.execute_command_provider.commands) == [
-        "lspilot.accept", "lspilot.explainCompletion", "lspilot.lastCompletion",
+        "lspilot.accept", "lspilot.edit", "lspilot.explainCompletion", "lspilot.lastCompletion",
         "lspilot.listModels",
         "lspilot.selectModel", "lspilot.stats", "lspilot.status"]
     general = client.capabilities.general
@@ -66,17 +90,19 @@ async def test_inline_completion_from_the_embedded_model(client: LanguageClient)
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
-async def test_incremental_changes_reach_the_prompt(client: LanguageClient) -> None:
-    open_doc(client, URI, "def add(a, b):\n    return \n")
+@SHARED
+async def test_incremental_changes_reach_the_prompt(shared: LanguageClient) -> None:
+    client, uri = shared, "file:///work/incremental.py"
+    open_doc(client, uri, "def add(a, b):\n    return \n")
     client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[
             types.TextDocumentContentChangePartial(
                 range=types.Range(types.Position(0, 4), types.Position(0, 7)), text="plus"),
             types.TextDocumentContentChangePartial(
                 range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="("),
         ]))
-    result = await inline(client, URI, 1, 12, invoked=True)
+    result = await inline(client, uri, 1, 12, invoked=True)
     assert result is not None and result.items[0].insert_text == "a + b"
     last = await command(client, "lspilot.lastCompletion")
     assert last["prompt"] == ("<|fim_prefix|>def plus(a, b):\n    return (<|fim_suffix|>\n"
@@ -84,20 +110,24 @@ async def test_incremental_changes_reach_the_prompt(client: LanguageClient) -> N
     assert last["generatedTokens"] == 3 and last["template"] == "qwen2.5-coder"
 
 
-async def test_astral_characters_use_the_negotiated_encoding(client: LanguageClient) -> None:
+@SHARED
+async def test_astral_characters_use_the_negotiated_encoding(shared: LanguageClient) -> None:
+    client, uri = shared, "file:///work/astral.py"
     line = 's = "😋"; t = '
-    open_doc(client, URI, line + "\n")
+    open_doc(client, uri, line + "\n")
     utf8 = client.init_result.capabilities.position_encoding == "utf-8"  # type: ignore[attr-defined]
     character = len(line.encode("utf-8")) if utf8 else len(line.encode("utf-16-le")) // 2
-    await inline(client, URI, 0, character)
+    await inline(client, uri, 0, character)
     last = await command(client, "lspilot.lastCompletion")
     assert last["prompt"].startswith(f"<|fim_prefix|>{line}<|fim_suffix|>")
 
 
-async def test_completion_fallback_for_clients_without_inline(client: LanguageClient) -> None:
-    open_doc(client, URI, "def add(a, b):\n    return x\n")
+@SHARED
+async def test_completion_fallback_for_clients_without_inline(shared: LanguageClient) -> None:
+    client, uri = shared, "file:///work/fallback.py"
+    open_doc(client, uri, "def add(a, b):\n    return x\n")
     result = await client.text_document_completion_async(types.CompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(1, 12)))
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(1, 12)))
     assert isinstance(result, types.CompletionList) and result.is_incomplete
     [item] = result.items
     # The edit starts at the word being typed so that clients filter by it.
@@ -136,8 +166,9 @@ async def test_a_broken_model_is_reported_once_and_the_server_keeps_serving(
     assert len(errors) == 1 and "model file not found" in errors[0].message
 
 
-async def test_a_request_for_an_unopened_document_gets_nothing(client: LanguageClient) -> None:
-    assert await inline(client, "file:///nowhere.py", 0, 0) is None
+@SHARED
+async def test_a_request_for_an_unopened_document_gets_nothing(shared: LanguageClient) -> None:
+    assert await inline(shared, "file:///nowhere.py", 0, 0) is None
 
 
 
@@ -196,8 +227,37 @@ async def test_typing_the_suggestion_is_served_from_the_cache_and_acceptance_cou
     assert await command(client, accept.command, *(accept.arguments or [])) is True
     assert await command(client, accept.command, *(accept.arguments or [])) is False
     stats = await command(client, "lspilot.stats")
-    assert stats["modelCalls"] == 1 and stats["cacheHits"] == 1 and stats["shown"] == 2
+    # The typed request asked no model (a pause after it may ask again: a refresh).
+    assert stats["modelStarts"] - stats["refreshes"] == 1
+    assert stats["cacheHits"] == 1 and stats["shown"] == 2
     assert stats["accepted"] == 1 and stats["acceptedChars"] == 2
+
+
+async def test_a_pause_after_a_cache_hit_refreshes_the_suggestion(
+        client: LanguageClient) -> None:
+    told: list[str] = []
+
+    @client.feature("lspilot/refresh")
+    def refreshed(params: Any) -> None:
+        told.append(params.uri)  # pygls hands unknown params as a namedtuple
+
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    first = await inline(client, URI, 1, 11)
+    assert first is not None and first.items[0].insert_text == "a + b"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="a")]))
+    second = await inline(client, URI, 1, 12)
+    assert second is not None and second.items[0].insert_text == " + b"
+    # The tiny model says `a + b` whatever it reads: asked again after `a`, its suggestion
+    # differs from the cached rest, and the editor is told to ask.
+    await until(lambda: told, what="lspilot/refresh")
+    assert told == [URI]
+    third = await inline(client, URI, 1, 12)
+    assert third is not None and third.items[0].insert_text != " + b"
+    stats = await command(client, "lspilot.stats")
+    assert (stats["refreshes"], stats["refreshed"]) == (1, 1)
 
 
 async def test_an_invoked_multiline_completion_offers_its_first_line_too(

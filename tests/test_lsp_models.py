@@ -3,7 +3,7 @@ over stdio, tiny real GGUFs, and the real `llama_cpp.server` process on loopback
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,8 +15,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient, client_capabilities
 
+from lspilot.settings import DEFAULT_EDIT_MODEL
 from tests.llama_cpp_server import llama_cpp_server
 from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+from tests.polling import until
 from tests.replay_server import free_port
 from tests.tiny_gguf import TinyModel, build
 
@@ -39,12 +41,12 @@ def collect_status(client: LanguageClient) -> list[dict[str, Any]]:
 async def wait_status(received: list[dict[str, Any]], since: int = 0,
                       **wanted: Any) -> dict[str, Any]:
     """The first status received (from index `since` on) with the wanted fields."""
-    for _ in range(600):
-        for status in received[since:]:
-            if all(status.get(k) == v for k, v in wanted.items()):
-                return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no status with {wanted} in {received}")
+    def matches(status: dict[str, Any]) -> bool:
+        return all(status.get(k) == v for k, v in wanted.items())
+
+    seen = await until(lambda: received[since:], lambda seen: any(map(matches, seen)),
+                       what=f"a status with {wanted}", interval=0.05)
+    return next(status for status in seen if matches(status))
 
 
 @pytest.fixture(scope="module")
@@ -86,21 +88,37 @@ async def test_select_model_switches_in_the_background(client: LanguageClient,
     open_doc(client, URI, "x = \n")
     active = await command(client, "lspilot.selectModel",
                            {"id": str(other_model), "role": "autocomplete"})
-    assert active == {"autocomplete": str(other_model), "edit": None}
+    assert active == {"autocomplete": str(other_model), "edit": DEFAULT_EDIT_MODEL}
     await wait_status(statuses, state="ready", model=str(other_model))
     result = await inline(client, URI, 0, 4)
     assert result is not None and result.items[0].insert_text == "42"
     listed = await command(client, "lspilot.listModels")
-    assert listed["active"] == {"autocomplete": str(other_model), "edit": None}
+    assert listed["active"] == {"autocomplete": str(other_model), "edit": DEFAULT_EDIT_MODEL}
     assert {"id": str(other_model), "description": "GGUF file", "cached": True} in \
         listed["models"]
-    # A settings change that leaves the model alone keeps the selection...
+    # A settings change that leaves the model alone keeps the selection. The old model
+    # serves while another loads, so an answer alone proves nothing: wait until completions
+    # show the change applied (one token of "42"), then no other model may be configured.
+    since = len(statuses)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={
         "models": {"autocomplete": str(tiny_model)}, "llamaCpp": SMALL_RUNTIME,
-        "completion": {"maxTokens": 32}}))
-    await asyncio.sleep(0.2)
-    result = await inline(client, URI, 0, 4)
-    assert result is not None and result.items[0].insert_text == "42"
+        "completion": {"maxTokens": 1}}))
+    documents = itertools.count()
+
+    async def complete_new_document() -> str | None:
+        # A new text each time, so that no answer comes from the cache.
+        number = next(documents)
+        uri, text = f"file:///work/fresh{number}.py", f"x{number} = \n"
+        open_doc(client, uri, text)
+        result = await inline(client, uri, 0, len(text) - 1)
+        return result.items[0].insert_text if result is not None and result.items else None
+
+    answer = await until(complete_new_document, lambda text: text != "42",
+                         what="an answer under the new settings")
+    assert answer == "4"
+    status = await command(client, "lspilot.status")
+    assert (status["state"], status["model"]) == ("ready", str(other_model))
+    assert [s["model"] for s in statuses[since:]] == [str(other_model)] * (len(statuses) - since)
     # ... and the edit role is chosen the same way.
     await command(client, "lspilot.selectModel", {"id": "ollama:qwen2.5-coder", "role": "edit"})
     listed = await command(client, "lspilot.listModels")
@@ -109,18 +127,35 @@ async def test_select_model_switches_in_the_background(client: LanguageClient,
     assert sum(isinstance(r, types.WorkDoneProgressBegin) for r in reports) == 2
 
 
+@pytest_lsp.fixture(config=SERVER, scope="module")
+async def shared(lsp_client: LanguageClient, tiny_model: Path) -> Any:
+    """One server for the tests whose requests leave it as it was."""
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        initialization_options={"models": {"autocomplete": str(tiny_model)},
+                                "llamaCpp": SMALL_RUNTIME}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+DOCUMENTS = itertools.count()
+
+
 @pytest.mark.parametrize(("argument", "message"), [
     ({"id": "x.gguf", "role": "chat"}, "role must be one of autocomplete, edit"),
     ({"role": "autocomplete"}, "id must be a model id"),
     ({"id": "ollama:", "role": "autocomplete"}, "name the model after `ollama:`"),
     ("qwen2.5-coder:1.5b", "expected one argument"),
 ])
+@pytest.mark.asyncio(loop_scope="module")  # the loop that `shared` runs in
 async def test_bad_selections_are_refused_and_the_server_keeps_serving(
-        client: LanguageClient, argument: Any, message: str) -> None:
+        shared: LanguageClient, argument: Any, message: str) -> None:
     with pytest.raises(JsonRpcException, match=message):
-        await command(client, "lspilot.selectModel", argument)
-    open_doc(client, URI, "x = \n")
-    result = await inline(client, URI, 0, 4)
+        await command(shared, "lspilot.selectModel", argument)
+    number = next(DOCUMENTS)  # a new document and text: no answer from the cache
+    uri, text = f"file:///work/after-refusal-{number}.py", f"x{number} = "
+    open_doc(shared, uri, text + "\n")
+    result = await inline(shared, uri, 0, len(text))
     assert result is not None and result.items[0].insert_text == "a + b"
 
 
@@ -203,6 +238,9 @@ async def early_client(lsp_client: LanguageClient, tiny_model: Path, server_port
     await lsp_client.shutdown_session()
 
 
+# Waits out the retry interval (models/slot.py: RETRY_SECONDS, 5 s) end to end; the fast
+# tier has tests/test_slot.py, which retries on an injected clock.
+@pytest.mark.slow
 async def test_a_server_down_at_start_is_connected_once_it_comes_up(
         early_client: LanguageClient, tiny_model: Path, server_port: int) -> None:
     client = early_client
@@ -213,9 +251,8 @@ async def test_a_server_down_at_start_is_connected_once_it_comes_up(
     assert result is not None and not result.items
     with llama_cpp_server({"tiny": tiny_model}, server_port,
                           log=Path(f"/tmp/lspilot-lsp-{server_port}-late.log")):
-        for _ in range(100):  # the engine tries again at most every 5 s, on a request
-            result = await inline(client, URI, 0, 4)
-            if result is not None and result.items:
-                break
-            await asyncio.sleep(0.2)
+        # The slot tries again at most every RETRY_SECONDS, on a request.
+        result = await until(lambda: inline(client, URI, 0, 4),
+                             lambda result: result is not None and result.items, timeout=20,
+                             interval=0.2, what="completions from the server once it is up")
         assert result is not None and result.items[0].insert_text == "a + b"

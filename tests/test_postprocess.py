@@ -65,6 +65,14 @@ def test_an_opener_in_a_comment_or_string_opens_nothing(language: str, fixture: 
     # multi-line: stop before the line that repeats what follows the cursor
     ("def f():\n    █\n    return y\n", "y = 1\n    return y\n", "y = 1"),
     ("def f():\n    █\n\n    return y", "y = 1\n    z = 2\n    return y", "y = 1\n    z = 2"),
+    # ... or a later line of the cursor's block: the completion ran into code already there
+    ("def f(l):\n    while i < n:\n        j = i\n        █\n        l[j] = 0\n"
+     "        i += 1\n    return l\n",
+     "if j > 0:\n            j -= 1\n        i += 1\n    return l",
+     "if j > 0:\n            j -= 1"),
+    # ... but not a short line, nor one past the end of the block
+    ("def f(l):\n    for x in l:\n        █\n        g(x)\n        break\n    return l\n",
+     "h(x)\n        break", "h(x)\n        break"),
     # multi-line: at most max_lines lines
     ("█", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\n6\n7\n8"),
     # trailing whitespace goes, leading indentation stays
@@ -99,6 +107,12 @@ def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     # the file's indentation (tabs) wins over the model's (spaces)
     ("def f():\n\tif x:\n\t\ty = 1\n\t█", "if y:\n        z = 2\n        w = 3",
      "if y:\n\t\tz = 2\n\t\tw = 3"),
+    # ... and so does the cursor's own line (tabs) in a file with more space-indented lines
+    ("class A {\n    int a;\n    int b;\n    int c;\n\tvoid f() {\n\t\t█\n\t}\n}",
+     "if (x)\n\t\t\ty();\n\t\tz();", "if (x)\n\t\t\ty();\n\t\tz();"),
+    # a closer of the completion's own block is no repeat of the suffix's, a level out
+    ("void f() {\n    █\n}", "if (x) {\n        y();\n    }", "if (x) {\n        y();\n    }"),
+    ("void f() {\n  if (x) {\n    █\n  }\n}", "y();\n  }\n}", "y();"),
     # two-space files stay two-space
     ("def f():\n  if x:\n    y = 1\n  █", "for i in r:\n      print(i)",
      "for i in r:\n    print(i)"),

@@ -5,18 +5,22 @@ tests/test_llama_cpp_server.py."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from lspilot.completion.pipeline import CompletionRequest, complete
 from lspilot.models.backends.base import (
+    Backend,
     BackendError,
     GenerationParams,
     GenerationStats,
     LlamaServerConfig,
+    Message,
     OllamaConfig,
+    OpenAIConfig,
     make_backend,
 )
 from lspilot.models.backends.http_llama_server import infill_parts
@@ -154,3 +158,100 @@ def test_infill_parts(segments: tuple[str | Special, ...],
                       expected: tuple[str, str, tuple[tuple[str, str], ...]]) -> None:
     parts = infill_parts(Prompt(segments), QWEN)
     assert (parts.prefix, parts.suffix, parts.extra) == expected
+
+
+EDIT = [Message("system", "You rewrite whole files."),
+        Message("user", "a.py\n```python\nx = 1\n```\nRename x to y.")]
+SENT_MESSAGES = [{"role": "system", "content": "You rewrite whole files."},
+                 {"role": "user", "content": "a.py\n```python\nx = 1\n```\nRename x to y."}]
+
+
+async def chat(backend: Backend, max_tokens: int = 16,
+               stats: GenerationStats | None = None) -> str:
+    pieces = backend.chat(EDIT, GenerationParams(max_tokens), stats or GenerationStats())
+    return "".join([piece async for piece in pieces])
+
+
+async def test_ollama_chat_sends_the_messages_to_api_chat(
+        replay: tuple[Replay, ServersSettings]) -> None:
+    recorded, servers = replay
+    backend = make_backend(OllamaConfig(f"ollama:{OLLAMA_MODEL}", OLLAMA_MODEL, servers))
+    stats = GenerationStats()
+    assert await chat(backend, stats=stats) == "a + b"
+    path, sent = recorded.requests[-1]
+    assert path == "/api/chat" and sent["messages"] == SENT_MESSAGES
+    assert sent["stream"] is True and sent["keep_alive"] == "30m" and "raw" not in sent
+    assert sent["options"] == {"temperature": 0.0, "num_predict": 16}
+    # Ollama's own counts and durations replace the estimates
+    assert (stats.prompt_tokens, stats.generated_tokens) == (26, 3)
+    assert stats.generate_ms == pytest.approx(4535.599)
+    await backend.aclose()
+
+
+async def test_llama_server_chat_uses_its_openai_compatible_endpoint(
+        replay: tuple[Replay, ServersSettings]) -> None:
+    recorded, servers = replay
+    backend = make_backend(LlamaServerConfig("llama-server:qwen", "qwen", servers))
+    stats = GenerationStats()
+    assert await chat(backend, stats=stats) == "a + b"
+    path, sent = recorded.requests[-1]
+    assert path == "/v1/chat/completions" and sent["messages"] == SENT_MESSAGES
+    assert sent["stream"] is True and sent["cache_prompt"] is True
+    assert sent["max_tokens"] == 16 and sent["model"] == "qwen"
+    # the documented usage and timings replace the estimates: 236 of 237 prompt tokens
+    # came from the server's cache
+    assert (stats.prompt_tokens, stats.evaluated_tokens, stats.generated_tokens) == (237, 1, 3)
+    assert (stats.prompt_ms, stats.generate_ms) == (30.958, 661.064)
+    await backend.aclose()
+
+
+def connect_openai(servers: ServersSettings) -> Backend:
+    # llama-server's OpenAI-compatible API, reached as an `openai:` model id
+    return make_backend(OpenAIConfig("openai:qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b",
+                                     dataclasses.replace(servers,
+                                                         openai_url=servers.llama_server_url
+                                                         + "/v1")))
+
+
+@pytest.mark.parametrize("connect", [
+    lambda s: make_backend(OllamaConfig("o", OLLAMA_MODEL, s)),
+    lambda s: make_backend(LlamaServerConfig("l", "l", s)),
+    connect_openai,
+], ids=["ollama", "llama-server", "openai"])
+async def test_a_server_that_ignores_max_tokens_is_cut_and_hung_up_on(
+        replay: tuple[Replay, ServersSettings], connect: Callable[[ServersSettings], Backend]
+        ) -> None:
+    recorded, servers = replay
+    recorded.pieces = [f"{n}\n" for n in range(40)]
+    recorded.piece_delay = 0.05  # two seconds of answer, if the client stayed
+    backend = connect(servers)
+    stats = GenerationStats()
+    assert await chat(backend, max_tokens=3, stats=stats) == "0\n1\n2\n"
+    assert stats.generated_tokens == 3
+    for _ in range(500):  # the server notices the hang-up at its next write
+        if recorded.streams:
+            break
+        await asyncio.sleep(0.01)
+    assert recorded.streams == ["hung up"]
+    await backend.aclose()
+
+
+async def test_completions_are_cut_at_max_tokens_too(
+        replay: tuple[Replay, ServersSettings]) -> None:
+    recorded, servers = replay
+    recorded.pieces = ["a", " +", " b", " +", " c"]
+    backend = make_backend(LlamaServerConfig("l", "l", servers))
+    stream = backend.stream(render(QWEN, "x = ", ""), GenerationParams(2), GenerationStats())
+    assert "".join([p async for p in stream]) == "a +"
+    await backend.aclose()
+
+
+def test_chat_prompts_are_estimated_from_above(replay: tuple[Replay, ServersSettings]) -> None:
+    _, servers = replay
+    backend = make_backend(OllamaConfig("o", OLLAMA_MODEL, servers))
+    # Qwen2.5-Coder's template and tokenizer make 36 tokens of EDIT, and 47 of its user
+    # message alone, where the template adds its default system prompt
+    assert backend.count_chat_tokens(EDIT) >= 36
+    assert backend.count_chat_tokens(EDIT[1:]) >= 47
+    assert backend.count_chat_tokens([*EDIT, Message("assistant", "x" * 300)]) >= (
+        backend.count_chat_tokens(EDIT) + 100)

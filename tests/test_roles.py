@@ -18,7 +18,7 @@ from lspilot.models.roles import (
     with_role,
 )
 from lspilot.models.store import ModelError, ModelStore
-from lspilot.settings import LlamaCppSettings, ServersSettings, Settings
+from lspilot.settings import DEFAULT_EDIT_MODEL, LlamaCppSettings, ServersSettings, Settings
 from tests.replay_server import OLLAMA_MODEL, Replay, free_port, serving
 
 
@@ -105,7 +105,7 @@ async def test_list_models_without_servers(tmp_path: Path, tiny_model: Path) -> 
     settings = Settings(servers=ServersSettings(ollama_url=down, openai_url=down))
     settings = with_role(settings, "autocomplete", str(tiny_model))
     listed = await list_models(settings, ModelStore(tmp_path))
-    assert listed["active"] == {"autocomplete": str(tiny_model), "edit": None}
+    assert listed["active"] == {"autocomplete": str(tiny_model), "edit": DEFAULT_EDIT_MODEL}
     assert [m["id"] for m in listed["models"]] == ["qwen2.5-coder:0.5b", "qwen2.5-coder:1.5b",
                                                    str(tiny_model)]
     assert [m["cached"] for m in listed["models"]] == [False, False, True]

@@ -8,6 +8,7 @@ end to end in tests/test_lsp_models.py.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,16 +49,21 @@ class Events:
 
 @dataclass
 class Loader:
-    """Loads any name but those in `down`; counts calls."""
+    """Loads any name but those in `down`, each once its gate (if any) opens; counts calls."""
 
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    gates: dict[str, threading.Event] = field(default_factory=dict)
+    made: list[Named] = field(default_factory=list)
 
     def __call__(self, model: str, settings: Settings, progress: Any) -> Named:
         self.calls.append(model)
+        if model in self.gates:
+            self.gates[model].wait(timeout=30)
         if model in self.down:
             raise BackendError(f"cannot reach {model}")
-        return Named(model)
+        self.made.append(Named(model))
+        return self.made[-1]
 
 
 class Clock:
@@ -174,3 +180,93 @@ async def test_the_old_model_serves_while_a_switch_fails() -> None:
     slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
     served = await slot.ready()
     assert served.name == "a.gguf" and slot.state == "error"
+
+
+async def test_a_switch_back_while_another_model_loads_keeps_the_serving_one() -> None:
+    loader, events = Loader(gates={"b.gguf": threading.Event()}), Events()
+    slot = slot_for("autocomplete", "a.gguf", loader, events)
+    a = await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    while loader.calls != ["a.gguf", "b.gguf"]:
+        await asyncio.sleep(0.01)
+    slot.configure(with_role(slot.settings, "autocomplete", "a.gguf"))
+    await asyncio.sleep(0)
+    # The switch back shows at once, though b's load still holds the loading thread.
+    assert events.seen[-1] == ("loading", "autocomplete", "a.gguf")
+    loader.gates["b.gguf"].set()
+    assert await slot.ready() is a and not a.closed
+    while not loader.made[-1].closed:  # b loaded after all: released, never served
+        await asyncio.sleep(0.01)
+    assert loader.calls == ["a.gguf", "b.gguf"]  # a is not loaded a second time
+    assert events.seen[-1] == ("loaded", "autocomplete", "a.gguf")
+    assert ("loaded", "autocomplete", "b.gguf") not in events.seen
+    assert slot.state == "ready" and slot.backend is a
+
+
+async def test_a_switch_back_after_a_failed_switch_has_nothing_to_load() -> None:
+    loader, events = Loader(down={"b.gguf"}), Events()
+    slot = slot_for("autocomplete", "a.gguf", loader, events)
+    a = await slot.ready()
+    slot.configure(with_role(slot.settings, "autocomplete", "b.gguf"))
+    await slot.ready()
+    assert slot.state == "error"
+    slot.configure(with_role(slot.settings, "autocomplete", "a.gguf"))
+    assert await slot.ready() is a
+    assert slot.state == "ready" and slot.error is None and loader.calls == ["a.gguf", "b.gguf"]
+    assert events.seen[-2:] == [("loading", "autocomplete", "a.gguf"),
+                                ("loaded", "autocomplete", "a.gguf")]
+
+
+async def test_a_loader_that_breaks_unexpectedly_is_an_error_not_a_silent_idle() -> None:
+    events = Events()
+
+    def broken(model: str, settings: Settings, progress: Any) -> Named:
+        raise MemoryError()
+
+    slot = ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "bad.gguf"), broken,
+                     events, clock=Clock())  # type: ignore[arg-type]
+    with pytest.raises(BackendError, match=r"could not be loaded \(MemoryError"):
+        await slot.ready()
+    assert slot.state == "error" and [e[0] for e in events.seen] == ["loading", "failed"]
+
+
+async def test_a_pool_loads_a_model_once_for_every_slot_and_closes_it_after_the_last() -> None:
+    from lspilot.models.pool import BackendPool
+
+    loader = Loader()
+    pool = BackendPool(loader)
+    slots = [ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "a.gguf"), pool.load,
+                       Events(), release=pool.release, clock=Clock()) for _ in range(3)]
+    served = [await slot.ready() for slot in slots]
+    assert loader.calls == ["a.gguf"] and all(b is served[0] for b in served)
+    assert pool.users() == {"a.gguf": 3}
+    slots[0].configure(with_role(slots[0].settings, "autocomplete", "b.gguf"))
+    assert (await slots[0].ready()).name == "b.gguf"
+    await slots[1].aclose()
+    assert not served[0].closed and pool.users() == {"a.gguf": 1, "b.gguf": 1}  # type: ignore[attr-defined]
+    await slots[2].aclose()
+    assert served[0].closed and pool.users() == {"b.gguf": 1}  # type: ignore[attr-defined]
+
+
+async def test_a_pool_loads_once_for_editors_that_ask_at_the_same_time() -> None:
+    from lspilot.models.pool import BackendPool
+
+    loader = Loader(gates={"a.gguf": threading.Event()})
+    pool = BackendPool(loader)
+    slots = [ModelSlot("autocomplete", with_role(Settings(), "autocomplete", "a.gguf"), pool.load,
+                       Events(), release=pool.release, clock=Clock()) for _ in range(2)]
+    waiting = [asyncio.create_task(slot.ready()) for slot in slots]
+    while not loader.calls:
+        await asyncio.sleep(0.01)
+    loader.gates["a.gguf"].set()
+    first, second = await asyncio.gather(*waiting)
+    assert first is second and loader.calls == ["a.gguf"]
+
+
+async def test_an_edit_asks_for_the_configured_model_not_the_old_one() -> None:
+    loader = Loader(down={"b.gguf"})
+    slot = slot_for("edit", "a.gguf", loader)
+    await slot.ready()
+    slot.configure(with_role(slot.settings, "edit", "b.gguf"))
+    with pytest.raises(BackendError, match=r"cannot reach b\.gguf"):
+        await slot.ready(configured=True)

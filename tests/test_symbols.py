@@ -356,8 +356,22 @@ def line(text: str, snippet: str) -> int:
 ])
 def test_calls(language_id: str, expected: list[tuple[str, str]]) -> None:
     text = SOURCES[language_id]
-    assert analyze(language_id, text).calls == \
-        tuple(Call(name, line(text, snippet)) for name, snippet in expected)
+    assert [(c.name, c.line) for c in analyze(language_id, text).calls] == \
+        [(name, line(text, snippet)) for name, snippet in expected]
+
+
+@pytest.mark.parametrize(("language_id", "text", "expected"), [
+    ("python", "import m\nbatch.add(p)\nadd(1)\nm.add(2)\nself.x.add(3)\n",
+     ["batch", "", "m", "self.x"]),
+    ("javascript", "batch.add(p);\nadd(1);\nu.v.add(3);\n", ["batch", "", "u.v"]),
+    ("go", "package a\nfunc f() {\n\tpkg.Add(1)\n\tAdd(2)\n}\n", ["pkg", ""]),
+    ("rust", "fn f() {\n    v.push(1);\n    push(2);\n}\n", ["v", ""]),
+    ("java", "class A { void f() {\nlist.add(1);\nadd(2);\n} }\n", ["list", ""]),
+    ("cpp", "void f() {\n    v.push_back(1);\n    p->push_back(2);\n}\n", ["v", "p"]),
+])
+def test_a_call_knows_what_it_is_called_on(language_id: str, text: str,
+                                           expected: list[str]) -> None:
+    assert [c.receiver for c in analyze(language_id, text).calls] == expected
 
 
 @pytest.mark.parametrize("language_id", sorted(SOURCES))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lspilot.lsp.text import apply_change, offset_at, position_at
 
@@ -54,3 +58,31 @@ def test_inside_a_surrogate_pair_rounds_down() -> None:
 def test_apply_change(encoding: str, start: tuple[int, int], end: tuple[int, int], new: str,
                       expected: str) -> None:
     assert apply_change(TEXT, start, end, new, encoding) == expected
+
+
+# Properties, against a reference built from the spec and Python's own codecs: lines end at
+# "\n", "\r\n" or "\r"; a character counts its line's prefix in the encoding's code units.
+ENCODINGS = ("utf-8", "utf-16", "utf-32")
+# One to four utf-8 bytes, one or two utf-16 units ("\U00020000" is an astral CJK ideograph).
+PIECES = ("a", "Z", " ", "\t", "é", "中", "😋", "\U00020000", "\n", "\r\n", "\r")
+texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+
+
+def reference_position(text: str, offset: int, encoding: str) -> tuple[int, int]:
+    *earlier, current = re.split(r"\r\n|\r|\n", text[:offset])
+    codec = {"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}[encoding]
+    width = {"utf-8": 1, "utf-16": 2, "utf-32": 4}[encoding]
+    return len(earlier), len(current.encode(codec)) // width
+
+
+def positions(text: str) -> list[int]:
+    """Every offset that is a position: all but the one between "\r" and "\n"."""
+    return [o for o in range(len(text) + 1) if text[o - 1:o + 1] != "\r\n" or o == 0]
+
+
+@given(texts, st.sampled_from(ENCODINGS), st.data())
+def test_offsets_and_positions_round_trip(text: str, encoding: str, data: st.DataObject) -> None:
+    offset = data.draw(st.sampled_from(positions(text)))
+    position = position_at(text, offset, encoding)
+    assert position == reference_position(text, offset, encoding)
+    assert offset_at(text, *position, encoding) == offset

@@ -6,6 +6,10 @@ embeddings are one-hot and its output head is a successor table, so that whateve
 random layers do, greedy decoding follows a script: after `trigger` it emits `script`
 character by character, then `end`. Every other token is followed by `end`. With
 `loop=True` the script repeats forever (a model that never stops by itself).
+
+The chain needs its tokens distinct, so a long script (a whole file, with repeated
+characters) is cut into `pieces` that get vocabulary tokens of their own: `chat_model` builds
+such an instruct model, with Qwen's chat template, that answers any chat with a scripted text.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from pathlib import Path
 
 import numpy as np
 from gguf import GGUFWriter, TokenType
+
+QWEN_CHAT_TEMPLATE = (Path(__file__).parent / "qwen2_5_chat_template.jinja").read_text()
+"""Qwen2.5-Coder-Instruct's `tokenizer.chat_template`, copied verbatim from its GGUF
+(sha256 cd8e9439f0570856fd70470bf8889ebd8b5d1107207f67a5efb46e342330527f)."""
 
 QWEN_SPECIALS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>",
@@ -73,6 +81,45 @@ class TinyModel:
     add_bos: bool = False
     """Whether the GGUF asks for a BOS token (the `eos` token doubles as BOS)."""
     merges: tuple[str, ...] = field(default=("Ġ Ġ", "Ġ +", "Ġ b"))
+    pieces: tuple[str, ...] = ()
+    """The script cut into texts that each get a vocabulary token of their own (unless one
+    exists), in order; no merge leads to them, so the tokenizer never produces them."""
+    chat_template: str | None = None
+    """`tokenizer.chat_template` metadata."""
+
+
+ASSISTANT_HEADER_END = BYTES[ord("\n")]
+"""The last token of ChatML's `<|im_start|>assistant\n`, where a chat answer starts."""
+
+
+def chat_model(answer: str, *, loop: bool = False) -> TinyModel:
+    """A qwen2.5-coder-vocabulary instruct model with Qwen's chat template that answers any
+    chat with `answer` (line by line, one token per line), then `<|im_end|>`."""
+    return TinyModel(script=answer, trigger=ASSISTANT_HEADER_END, end="<|im_end|>",
+                     eos="<|im_end|>", loop=loop, pieces=cut(answer),
+                     chat_template=QWEN_CHAT_TEMPLATE)
+
+
+def cut(text: str) -> tuple[str, ...]:
+    """`text` in distinct pieces of whole lines: a line seen before (or a lone byte, such as
+    an empty line) joins the next ones until the piece is new."""
+    pieces: list[str] = []
+    piece = ""
+    for line in text.splitlines(keepends=True):
+        piece += line
+        if len(piece.encode("utf-8")) > 1 and piece not in pieces:
+            pieces.append(piece)
+            piece = ""
+    if piece:
+        if not pieces or pieces[-1] + piece in pieces:
+            raise ValueError(f"cannot cut {text!r} into distinct pieces")
+        pieces[-1] += piece
+    return tuple(pieces)
+
+
+def _spelled(text: str) -> str:
+    """`text` as a byte-level BPE vocabulary spells it."""
+    return "".join(BYTES[b] for b in text.encode("utf-8"))
 
 
 def _vocab(model: TinyModel) -> tuple[list[str], list[int]]:
@@ -89,19 +136,31 @@ def _vocab(model: TinyModel) -> tuple[list[str], list[int]]:
             types.append(TokenType.NORMAL)
         else:
             types.append(TokenType.CONTROL)
+    known = set(tokens)
+    for piece in dict.fromkeys(_spelled(p) for p in model.pieces):
+        if piece not in known:
+            tokens.append(piece)
+            types.append(TokenType.NORMAL)
     return tokens, [int(t) for t in types]
 
 
 def _script_tokens(model: TinyModel, ids: dict[str, int]) -> list[int]:
-    """The script as tokens, longest vocabulary match first (as BPE merges would)."""
-    symbols = "".join(BYTES[b] for b in model.script.encode("utf-8"))
-    longest = max(len(t) for t in ids)
-    chain = []
-    while symbols:
-        size = next(n for n in range(min(longest, len(symbols)), 0, -1) if symbols[:n] in ids)
-        chain.append(ids[symbols[:size]])
-        symbols = symbols[size:]
-    if len(set(chain)) != len(chain):
+    """The script as tokens: its pieces, or else the longest vocabulary match first (as BPE
+    merges would)."""
+    if model.pieces:
+        if "".join(model.pieces) != model.script:
+            raise ValueError("the pieces must make up the script")
+        chain = [ids[_spelled(p)] for p in model.pieces]
+    else:
+        symbols = _spelled(model.script)
+        longest = max(len(t) for t in ids)
+        chain = []
+        while symbols:
+            size = next(n for n in range(min(longest, len(symbols)), 0, -1)
+                        if symbols[:n] in ids)
+            chain.append(ids[symbols[:size]])
+            symbols = symbols[size:]
+    if len(set(chain)) != len(chain) or ids[model.trigger] in chain:
         raise ValueError(f"script tokens must be distinct to form a chain: {model.script!r}")
     return chain
 
@@ -111,8 +170,9 @@ def build(path: Path, model: TinyModel = TinyModel()) -> Path:
     tokens, types = _vocab(model)
     ids = {t: i for i, t in enumerate(tokens)}
     n_vocab = len(tokens)
-    n_embd, n_head, n_head_kv, n_ff, n_layer = 384, 4, 2, 64, 2
-    assert n_vocab <= n_embd, "one-hot embeddings need n_embd >= n_vocab"
+    n_head, n_head_kv, n_ff, n_layer = 4, 2, 64, 2
+    # One-hot embeddings need n_embd >= n_vocab; 384 unless the pieces need more.
+    n_embd = max(384, -(-n_vocab // 128) * 128)
     head_dim = n_embd // n_head
     rng = np.random.default_rng(model.seed)
 
@@ -152,6 +212,8 @@ def build(path: Path, model: TinyModel = TinyModel()) -> Path:
     writer.add_bos_token_id(ids[model.eos])
     writer.add_pad_token_id(ids[model.eos])
     writer.add_add_bos_token(model.add_bos)
+    if model.chat_template is not None:
+        writer.add_chat_template(model.chat_template)
 
     writer.add_tensor("token_embd.weight", embed)
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))

@@ -5,7 +5,9 @@ from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
+    Message,
     make_backend,
 )
 
-__all__ = ["Backend", "BackendError", "GenerationParams", "GenerationStats", "make_backend"]
+__all__ = ["Backend", "BackendError", "GenerationParams", "GenerationStats", "Message",
+           "make_backend"]

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from lspilot.settings import LlamaCppSettings, ServersSettings
 from lspilot.templates import FimTemplate, Prompt
 
 
 class BackendError(Exception):
-    """The model could not be loaded or could not generate; the message is for the user."""
+    """The model could not be loaded or could not generate; the message is for the user.
+
+    `fault` names the fault without what varies from one request to the next (a server's
+    error text, the garbage it sent), so that the user is told once per fault.
+    """
+
+    def __init__(self, message: str, fault: str | None = None) -> None:
+        super().__init__(message)
+        self.fault = fault or message
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a chat prompt."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
 
 
 @dataclass(frozen=True)
@@ -36,10 +52,14 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
+    cpu_ms: float = 0.0
+    """CPU time this process spent while the model worked on this generation (in-process
+    backends; a server's CPU is not ours to count)."""
 
 
 class Backend(Protocol):
-    """A loaded model that can count tokens and stream a completion for a FIM prompt."""
+    """A loaded model that counts tokens, streams a completion for a FIM prompt, and answers
+    chat messages (edits) through the model's chat template."""
 
     @property
     def name(self) -> str:
@@ -67,6 +87,15 @@ class Backend(Protocol):
     def stream(self, prompt: Prompt, params: GenerationParams,
                stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
+        ...
+
+    def chat(self, messages: Sequence[Message], params: GenerationParams,
+             stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the assistant's answer; closing the iterator stops generation."""
+        ...
+
+    def count_chat_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the rendered chat prompt takes (for budgets), special tokens included."""
         ...
 
     async def aclose(self) -> None:

@@ -1,6 +1,8 @@
 """llama.cpp's own server (`llama-server`): `/infill`, where the server applies the model's
 FIM template and takes repo context as `input_extra`, or `/completion` with our template;
-both with `cache_prompt` so the server reuses its KV cache between keystrokes.
+both with `cache_prompt` so the server reuses its KV cache between keystrokes. Chat (edits)
+goes to its OpenAI-compatible `/v1/chat/completions`, where it applies the model's own chat
+template.
 
 API: https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md
 """
@@ -8,7 +10,7 @@ API: https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +19,17 @@ from lspilot.models.backends.base import (
     GenerationParams,
     GenerationStats,
     LlamaServerConfig,
+    Message,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
+    chat_messages,
     parse_event,
     template_named,
 )
+from lspilot.models.backends.http_openai import chat_text, pieces
 from lspilot.templates import FimTemplate, Prompt, Special
 
 KIND = "llama.cpp server"
@@ -67,6 +73,7 @@ class LlamaServerBackend(ServerBackend):
         super().__init__(config.name, server, template_named(config.servers.template),
                          context_size)
         self.endpoint = config.servers.llama_server_endpoint
+        self.model = config.model
 
     @classmethod
     def connect(cls, config: LlamaServerConfig) -> LlamaServerBackend:
@@ -94,21 +101,39 @@ class LlamaServerBackend(ServerBackend):
             body |= {"prompt": prompt.text, "stop": list(self.template.stop)}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)
         started = time.perf_counter()
-        async for line in self.server.stream_lines("/" + self.endpoint, body):
-            event = parse_event(KIND, line)
-            if event is None:
-                break
-            if piece := str(event.get("content") or ""):
-                if stats.generated_tokens == 0:
-                    stats.prompt_ms = (time.perf_counter() - started) * 1000
-                stats.generated_tokens += 1
-                yield piece
-            if event.get("stop"):
-                timings = event.get("timings") or {}
-                stats.prompt_tokens = int(event.get("tokens_evaluated", stats.prompt_tokens))
-                stats.evaluated_tokens = int(timings.get("prompt_n", stats.prompt_tokens))
-                stats.generated_tokens = int(timings.get("predicted_n", stats.generated_tokens))
-                stats.prompt_ms = float(timings.get("prompt_ms", stats.prompt_ms))
-                stats.generate_ms = float(timings.get("predicted_ms", 0.0))
-                return
+        budget = Budget.of(params.max_tokens)
+        async with self.server.lines("/" + self.endpoint, body) as lines:
+            async for line in lines:
+                event = parse_event(KIND, line)
+                if event is None:
+                    break
+                if piece := budget.take(str(event.get("content") or "")):
+                    if stats.generated_tokens == 0:
+                        stats.prompt_ms = (time.perf_counter() - started) * 1000
+                    stats.generated_tokens += 1
+                    yield piece
+                    if budget.spent:
+                        break  # the server ignored n_predict: hang up
+                if event.get("stop"):
+                    timings = event.get("timings") or {}
+                    stats.prompt_tokens = int(event.get("tokens_evaluated",
+                                                        stats.prompt_tokens))
+                    stats.evaluated_tokens = int(timings.get("prompt_n", stats.prompt_tokens))
+                    stats.generated_tokens = int(timings.get("predicted_n",
+                                                             stats.generated_tokens))
+                    stats.prompt_ms = float(timings.get("prompt_ms", stats.prompt_ms))
+                    stats.generate_ms = float(timings.get("predicted_ms", 0.0))
+                    return
         stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
+
+    async def chat(self, messages: Sequence[Message], params: GenerationParams,
+                   stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """The answer of the server's model, through the model's own chat template, piece
+        by piece; `cache_prompt` keeps the files of an edit in the server's KV cache."""
+        body = {"model": self.model, "messages": chat_messages(messages),
+                "max_tokens": params.max_tokens, "temperature": params.temperature,
+                "stream": True, "cache_prompt": True}
+        stats.prompt_tokens = self.count_chat_tokens(messages)
+        async for piece in pieces(self.server, "/v1/chat/completions", body, params, stats,
+                                  chat_text):
+            yield piece

@@ -1,5 +1,6 @@
 """Ollama: `/api/generate` with a raw FIM prompt (our template), `keep_alive` so the model
-stays loaded between keystrokes, `/api/tags` for the model list.
+stays loaded between keystrokes, `/api/chat` for edits (Ollama applies the model's chat
+template), `/api/tags` for the model list.
 
 API: https://github.com/ollama/ollama/blob/main/docs/api.md
 """
@@ -8,17 +9,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from typing import Any
 
 from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
+    Message,
     OllamaConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
+    chat_messages,
     parse_event,
     template_named,
 )
@@ -81,24 +86,46 @@ class OllamaBackend(ServerBackend):
                 "options": {"temperature": params.temperature, "num_predict": params.max_tokens,
                             "stop": list(self.template.stop)}}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)
+        async for piece in self._pieces("/api/generate", body, params, stats, _generated):
+            yield piece
+
+    async def chat(self, messages: Sequence[Message], params: GenerationParams,
+                   stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """The model's answer through its own chat template (Ollama applies it)."""
+        body = {"model": self.model, "messages": chat_messages(messages), "stream": True,
+                "keep_alive": self.keep_alive,
+                "options": {"temperature": params.temperature, "num_predict": params.max_tokens}}
+        stats.prompt_tokens = self.count_chat_tokens(messages)
+        async for piece in self._pieces("/api/chat", body, params, stats, _said):
+            yield piece
+
+    async def _pieces(self, path: str, body: Mapping[str, Any], params: GenerationParams,
+                      stats: GenerationStats, text_of: Callable[[Mapping[str, Any]], str]
+                      ) -> AsyncGenerator[str, None]:
         started = time.perf_counter()
-        async for line in self.server.stream_lines("/api/generate", body):
-            event = parse_event(KIND, line)
-            if not event:
-                continue
-            if piece := str(event.get("response") or ""):
-                if stats.generated_tokens == 0:
-                    stats.prompt_ms = (time.perf_counter() - started) * 1000
-                stats.generated_tokens += 1
-                yield piece
-            if event.get("done"):
-                # Ollama's own counts and durations (nanoseconds) replace the estimates.
-                stats.prompt_tokens = int(event.get("prompt_eval_count", stats.prompt_tokens))
-                stats.evaluated_tokens = stats.prompt_tokens
-                stats.generated_tokens = int(event.get("eval_count", stats.generated_tokens))
-                stats.prompt_ms = event.get("prompt_eval_duration", 0) / 1e6 or stats.prompt_ms
-                stats.generate_ms = event.get("eval_duration", 0) / 1e6
-                return
+        budget = Budget.of(params.max_tokens)
+        async with self.server.lines(path, body) as lines:
+            async for line in lines:
+                event = parse_event(KIND, line)
+                if not event:
+                    continue
+                if piece := budget.take(text_of(event)):
+                    if stats.generated_tokens == 0:
+                        stats.prompt_ms = (time.perf_counter() - started) * 1000
+                    stats.generated_tokens += 1
+                    yield piece
+                    if budget.spent:
+                        break  # Ollama ignored num_predict: hang up
+                if event.get("done"):
+                    # Ollama's own counts and durations (nanoseconds) replace the estimates.
+                    stats.prompt_tokens = int(event.get("prompt_eval_count",
+                                                        stats.prompt_tokens))
+                    stats.evaluated_tokens = stats.prompt_tokens
+                    stats.generated_tokens = int(event.get("eval_count",
+                                                           stats.generated_tokens))
+                    stats.prompt_ms = event.get("prompt_eval_duration", 0) / 1e6 or stats.prompt_ms
+                    stats.generate_ms = event.get("eval_duration", 0) / 1e6
+                    return
         stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
 
     async def aclose(self) -> None:
@@ -110,3 +137,11 @@ class OllamaBackend(ServerBackend):
         except BackendError as exc:
             log.info("could not unload %s: %s", self.model, exc)
         await super().aclose()
+
+
+def _generated(event: Mapping[str, Any]) -> str:
+    return str(event.get("response") or "")
+
+
+def _said(event: Mapping[str, Any]) -> str:
+    return str((event.get("message") or {}).get("content") or "")

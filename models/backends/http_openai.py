@@ -13,11 +13,14 @@ from lspilot.models.backends.base import (
     BackendError,
     GenerationParams,
     GenerationStats,
+    Message,
     OpenAIConfig,
 )
 from lspilot.models.backends.http_client import (
+    Budget,
     HttpServer,
     ServerBackend,
+    chat_messages,
     parse_event,
     template_named,
 )
@@ -70,16 +73,19 @@ class OpenAIBackend(ServerBackend):
                 "temperature": params.temperature, "stream": True,
                 "stop": list(self.template.stop[:_MAX_STOP])}
         stats.prompt_tokens = self.count_prompt_tokens(prompt)  # the server's usage may correct it
-        async for piece in _pieces(self.server, "/completions", body, stats, _completion_text):
+        async for piece in pieces(self.server, "/completions", body, params, stats,
+                                  _completion_text):
             yield piece
 
-    async def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams,
+    async def chat(self, messages: Sequence[Message], params: GenerationParams,
                    stats: GenerationStats) -> AsyncGenerator[str, None]:
         """An instruct model's answer to chat messages, piece by piece (for edits)."""
-        body = {"model": self.model, "messages": list(messages),
+        body = {"model": self.model, "messages": chat_messages(messages),
                 "max_tokens": params.max_tokens, "temperature": params.temperature,
-                "stream": True}
-        async for piece in _pieces(self.server, "/chat/completions", body, stats, _chat_text):
+                "stream": True, "stream_options": {"include_usage": True}}
+        stats.prompt_tokens = self.count_chat_tokens(messages)
+        async for piece in pieces(self.server, "/chat/completions", body, params, stats,
+                                  chat_text):
             yield piece
 
 
@@ -87,27 +93,44 @@ def _completion_text(choice: Mapping[str, Any]) -> str:
     return str(choice.get("text") or "")
 
 
-def _chat_text(choice: Mapping[str, Any]) -> str:
+def chat_text(choice: Mapping[str, Any]) -> str:
+    """The text of one streamed chat choice (`delta.content`)."""
     return str((choice.get("delta") or {}).get("content") or "")
 
 
-async def _pieces(server: HttpServer, path: str, body: Mapping[str, Any],
-                  stats: GenerationStats,
-                  text_of: Callable[[Mapping[str, Any]], str]) -> AsyncGenerator[str, None]:
+async def pieces(server: HttpServer, path: str, body: Mapping[str, Any],
+                 params: GenerationParams, stats: GenerationStats,
+                 text_of: Callable[[Mapping[str, Any]], str]) -> AsyncGenerator[str, None]:
+    """The text of an OpenAI-style event stream, cut at `max_tokens` pieces and characters
+    (see `Budget`): a server that ignores the limit is hung up on."""
     started = time.perf_counter()
-    async for line in server.stream_lines(path, body):
-        event = parse_event(KIND, line)
-        if event is None:
-            break
-        for choice in event.get("choices") or ():
-            piece = text_of(choice)
-            if not piece:
-                continue
-            if stats.generated_tokens == 0:
-                stats.prompt_ms = (time.perf_counter() - started) * 1000
-            stats.generated_tokens += 1  # one streamed chunk per token on llama.cpp and vLLM
-            yield piece
-        if usage := event.get("usage"):
-            stats.prompt_tokens = int(usage.get("prompt_tokens", 0))
-            stats.generated_tokens = int(usage.get("completion_tokens", stats.generated_tokens))
-    stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
+    timed = False
+    budget = Budget.of(params.max_tokens)
+    async with server.lines(path, body) as lines:
+        async for line in lines:
+            event = parse_event(server.kind, line)
+            if event is None:
+                break
+            for choice in event.get("choices") or ():
+                piece = budget.take(text_of(choice))
+                if not piece:
+                    continue
+                if stats.generated_tokens == 0:
+                    stats.prompt_ms = (time.perf_counter() - started) * 1000
+                stats.generated_tokens += 1  # one streamed chunk per token on llama.cpp, vLLM
+                yield piece
+                if budget.spent:
+                    break
+            if budget.spent:
+                break
+            if usage := event.get("usage"):
+                stats.prompt_tokens = int(usage.get("prompt_tokens", 0))
+                stats.generated_tokens = int(usage.get("completion_tokens",
+                                                       stats.generated_tokens))
+            if timings := event.get("timings"):  # llama.cpp's server
+                stats.evaluated_tokens = int(timings.get("prompt_n", 0))
+                stats.prompt_ms = float(timings.get("prompt_ms", stats.prompt_ms))
+                stats.generate_ms = float(timings.get("predicted_ms", 0.0))
+                timed = True
+    if not timed:
+        stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms

@@ -14,20 +14,25 @@ import ctypes.util
 import gc
 import logging
 import os
+import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
 import llama_cpp
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
     GenerationParams,
     GenerationStats,
+    Message,
 )
 from lspilot.templates import FimTemplate, Prompt, Special, TemplateError, detect_template
 
@@ -89,6 +94,9 @@ class LlamaCppBackend:
                        if llama_cpp.llama_vocab_get_add_bos(vocab) else [])
         spellings = {*template.signature, *template.stop, *template.repo.tokens}
         self._guarded = {i: t for t in spellings if (i := self.special_id(t)) is not None}
+        self._special_attrs: dict[int, bool] = {}
+        self._buffer = ctypes.create_string_buffer(256)
+        self._chat_formatter: Jinja2ChatFormatter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._saved: list[_SavedPrompt] = []
 
@@ -104,6 +112,9 @@ class LlamaCppBackend:
                 verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"llama.cpp could not load {config.path}: {exc}") from exc
+        except jinja2.TemplateError as exc:  # llama-cpp-python compiles the chat template
+            raise BackendError(f"llama.cpp could not load {config.path}: its chat template "
+                               f"does not parse: {exc}") from exc
         try:
             template = detect_template(lambda text: _special_id(llm, text) is not None)
         except TemplateError as exc:
@@ -168,19 +179,125 @@ class LlamaCppBackend:
         if not text:
             return []
         ids = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-        if self._guarded.keys().isdisjoint(ids):
+        forged = [i for i in set(ids) if self._is_special(i)]
+        if not forged:
             return ids
         # llama.cpp splits user-defined tokens out of plain text too (tokenizer_st_partition
-        # in src/llama-vocab.cpp), so a template token typed so would be forged from the
-        # user's code: tokenize it in pieces that never hold a whole spelling.
-        return [i for piece in _broken(text, self._guarded.values()) if piece
+        # in src/llama-vocab.cpp), so a template or chat token typed so would be forged from
+        # the user's code: tokenize it in pieces that never hold a whole spelling.
+        vocab = self._llm._model.vocab
+        spellings = {llama_cpp.llama_vocab_get_text(vocab, i).decode("utf-8", "replace")
+                     for i in forged} | set(self._guarded.values())
+        return [i for piece in _broken(text, spellings) if piece
                 for i in self._llm.tokenize(piece.encode("utf-8"), add_bos=False,
                                             special=False)]
+
+    def _piece(self, token: int) -> bytes:
+        """The bytes of a generated token, special tokens shown as nothing.
+
+        llama-cpp-python's `detokenize` reads each token into 32 bytes and silently drops
+        longer ones (_internals.LlamaModel.detokenize); Qwen2.5's vocabulary has 240 such
+        tokens: runs of spaces (deep indentation) and `//-----...` comment rules.
+        """
+        size = len(self._buffer)
+        written = llama_cpp.llama_token_to_piece(self._llm._model.vocab, token, self._buffer,
+                                                 size, 0, False)
+        if written < 0:  # the buffer was too small by this much: grow it and read again
+            self._buffer = ctypes.create_string_buffer(-written)
+            return self._piece(token)
+        return self._buffer.raw[:written]
+
+    def _is_special(self, token: int) -> bool:
+        special = self._special_attrs.get(token)
+        if special is None:
+            attrs = llama_cpp.llama_vocab_get_attr(self._llm._model.vocab, token)
+            special = self._special_attrs[token] = bool(attrs & _SPECIAL_ATTRS)
+        return special
+
+    def count_chat_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the rendered chat prompt takes (for budgets), special tokens included."""
+        return len(self.chat_tokens(messages))
+
+    def chat_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of `messages` rendered by the model's own chat template (the GGUF's
+        `tokenizer.chat_template`), ending with the assistant's header.
+
+        The template renders each message's content as a mark; the template's own text is
+        tokenized with special tokens and the contents as plain text, so that nothing a
+        user wrote (an `<|im_end|>` in a file) can end a turn or open another.
+        """
+        formatter = self._formatter()
+        nonce = secrets.token_hex(8)
+        marks = [f"\x00{nonce}:{n}\x00" if m.content else "" for n, m in enumerate(messages)]
+        shown: list[Any] = [{"role": m.role, "content": mark}
+                            for m, mark in zip(messages, marks, strict=True)]
+        try:
+            rendered = str(formatter(messages=shown).prompt)
+        except (ValueError, TypeError, jinja2.TemplateError) as exc:
+            raise BackendError(f"the chat template of {self.name} failed: {exc}") from exc
+        ids: list[int] = []
+        rest = rendered
+        for message, mark in zip(messages, marks, strict=True):
+            if not mark:
+                continue
+            before, found, rest = rest.partition(mark)
+            if not found or mark in rest:
+                raise BackendError(f"the chat template of {self.name} does not show each "
+                                   f"{message.role} message once")
+            ids += self._tokenize_template(before)
+            ids += self._tokenize_text(message.content)
+        ids += self._tokenize_template(rest)
+        if self._begin and ids[:1] != self._begin:
+            ids[:0] = self._begin
+        return ids
+
+    def _tokenize_template(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+                    ) if text else []
+
+    def _formatter(self) -> Jinja2ChatFormatter:
+        if self._chat_formatter is None:
+            source = self._llm.metadata.get("tokenizer.chat_template")
+            if not source:
+                raise BackendError(f"{self.name} has no chat template (no "
+                                   "tokenizer.chat_template in its GGUF): edits need an "
+                                   "instruct model")
+            vocab = self._llm._model.vocab
+
+            def spelling(token: int) -> str:
+                if token < 0:
+                    return ""
+                text: bytes = llama_cpp.llama_vocab_get_text(vocab, token)
+                return text.decode("utf-8", "replace")
+
+            # It parses: llama-cpp-python compiled it when the model loaded.
+            self._chat_formatter = Jinja2ChatFormatter(
+                source, eos_token=spelling(llama_cpp.llama_vocab_eos(vocab)),
+                bos_token=spelling(llama_cpp.llama_vocab_bos(vocab)), add_generation_prompt=True)
+        return self._chat_formatter
 
     async def stream(self, prompt: Prompt, params: GenerationParams,
                      stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
-        tokens = self.tokenize(prompt)
+        async with aclosing(self._stream(self.tokenize(prompt), params, stats,
+                                         self._stop_ids)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def chat(self, messages: Sequence[Message], params: GenerationParams,
+                   stats: GenerationStats) -> AsyncGenerator[str, None]:
+        """Text pieces of the assistant's answer; closing the iterator stops generation.
+
+        The answer ends at the model's end-of-generation tokens (`<|im_end|>`), not at the
+        FIM template's stop tokens, which a chat answer may legitimately mention.
+        """
+        async with aclosing(self._stream(self.chat_tokens(messages), params, stats,
+                                         frozenset())) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def _stream(self, tokens: list[int], params: GenerationParams, stats: GenerationStats,
+                      stop_ids: Set[int]) -> AsyncGenerator[str, None]:
         if len(tokens) + params.max_tokens > self.context_size:
             raise BackendError(f"prompt ({len(tokens)} tokens) + max_tokens ({params.max_tokens})"
                                f" exceed the context size ({self.context_size})")
@@ -192,7 +309,7 @@ class LlamaCppBackend:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         future = loop.run_in_executor(self._executor, self._generate, tokens, params, stats,
-                                      stop, emit)
+                                      stop_ids, stop, emit)
         try:
             while True:
                 item = await queue.get()
@@ -205,33 +322,40 @@ class LlamaCppBackend:
         finally:
             stop.set()
             if not future.done():
-                # The worker notices the flag within one token; it never outlives the model.
+                # The worker notices the flag within one prompt chunk or token. Waiting for it
+                # ends the stream when the model is free, with what it spent counted.
                 future.add_done_callback(lambda f: f.exception())
+                await asyncio.wait({future})
         await future
 
     def _generate(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
-                  stop: threading.Event, emit: Callable[[object], None]) -> None:
+                  stop_ids: Set[int], stop: threading.Event,
+                  emit: Callable[[object], None]) -> None:
+        cpu = time.process_time()  # llama.cpp computes in threads of its own
         try:
-            self._generate_tokens(tokens, params, stats, stop, emit)
+            self._generate_tokens(tokens, params, stats, stop_ids, stop, emit)
         except Stopped:
             pass
         except Exception as exc:  # reported to the awaiting coroutine, never lost in a thread
             emit(BackendError(f"llama.cpp failed: {exc}"))
             return
+        finally:
+            stats.cpu_ms += (time.process_time() - cpu) * 1000
         emit(_DONE)
 
     def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
-                         stats: GenerationStats, stop: threading.Event,
+                         stats: GenerationStats, stop_ids: Set[int], stop: threading.Event,
                          emit: Callable[[object], None]) -> None:
         started = time.perf_counter()
         try:
-            self._run(tokens, params, stats, stop, emit, started)
+            self._run(tokens, params, stats, stop_ids, stop, emit, started)
         finally:
             if stats.prompt_ms:
                 stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
 
     def _run(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
-             stop: threading.Event, emit: Callable[[object], None], started: float) -> None:
+             stop_ids: Set[int], stop: threading.Event, emit: Callable[[object], None],
+             started: float) -> None:
         llm = self._llm
         stats.prompt_tokens = len(tokens)
         self._prefill(tokens[:-1], stop, stats)
@@ -245,10 +369,10 @@ class LlamaCppBackend:
                 first = False
             if stop.is_set():
                 raise Stopped
-            if token in self._stop_ids or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+            if token in stop_ids or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
                 break
             stats.generated_tokens += 1
-            piece = decoder.decode(llm.detokenize([token], special=False))
+            piece = decoder.decode(self._piece(token))
             if piece:
                 emit(piece)
             if stats.generated_tokens >= params.max_tokens:

@@ -2,62 +2,18 @@
 // that the lspilot server produced, press Tab, save, show the last prompt. Prints one JSON line
 // with what it saw.
 // Usage: node ghost.mjs CONFIG.json  (url, file, keys, artifacts, timeoutMs)
-import { readFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { openWorkbench } from './workbench.mjs';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-mkdirSync(config.artifacts, { recursive: true });
-const console_ = [];
-const browser = await chromium.launchPersistentContext(config.profile, {
-  executablePath: config.chromium,
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = browser.pages()[0] ?? (await browser.newPage());
-const ready = new Promise((resolve, reject) => {
-  page.on('console', (message) => {
-    const text = message.text();
-    console_.push(text);
-    if (text.includes('lspilot: ready')) resolve(text);
-    if (text.includes('lspilot: error')) reject(new Error(`the extension reported: ${text}`));
-  });
-});
-const result = { console: console_ };
-
-/** Wait for a console line containing `text` that comes after the first `from` lines. */
-async function consoleLine(text, from) {
-  const deadline = Date.now() + config.timeoutMs;
-  while (Date.now() < deadline) {
-    const line = console_.slice(from).find((l) => l.includes(text));
-    if (line) return line;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`no console line with ${JSON.stringify(text)}`);
-}
-
-/** Run a command from the palette by its title. */
-async function runCommand(title) {
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor({ timeout: config.timeoutMs });
-  await page.keyboard.type(title);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first()
-    .waitFor({ timeout: config.timeoutMs });
-  await page.keyboard.press('Enter');
-}
+const result = {};
+let workbench;
 try {
-  await page.goto(config.url);
-  await page.waitForSelector('.monaco-workbench', { timeout: config.timeoutMs });
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: config.file });
-  await row.first().click({ timeout: config.timeoutMs });
-  await page.waitForSelector('.monaco-editor .view-lines', { timeout: config.timeoutMs });
-  let timer;
-  await Promise.race([ready, new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error('no "lspilot: ready" from the extension')), config.timeoutMs);
-  })]);
-  clearTimeout(timer);
+  workbench = await openWorkbench(config);
+  const { page, consoleLine, runCommand, screenshot } = workbench;
+  result.console = workbench.lines;
+  await workbench.openFile(config.file);
+  await consoleLine('lspilot: ready');
   const editor = page.locator('.monaco-editor textarea').first();
   await editor.focus();
   await page.keyboard.press('Control+End');
@@ -70,7 +26,7 @@ try {
   const inline = (await page.locator('.ghost-text-decoration').allTextContents()).join('');
   const below = await page.locator('.ghost-text .view-line').allTextContents();
   result.ghostText = [inline, ...below].join('\n').replaceAll('\u00a0', ' ');
-  await page.screenshot({ path: join(config.artifacts, 'vscode-ghost-text.png') });
+  await screenshot('vscode-ghost-text.png');
   // The latency can reach the status bar a little after the ghost text (lspilot/status is
   // throttled to one a second).
   const latency = page.locator('.statusbar', { hasText: /lspilot .+ · \d+ ms/ });
@@ -86,7 +42,7 @@ try {
   result.lastCompletion = (await shown.first().innerText()).replaceAll('\u00a0', ' ');
   // Select Model (the input-box path on a server without lspilot.listModels) sends the new
   // model as a setting; the status bar follows the server's state.
-  let from = console_.length;
+  let from = workbench.lines.length;
   await runCommand('lspilot: Select Model');
   // A server with lspilot.listModels gets a list first, whose "Other model…" leads here.
   const box = page.locator('.quick-input-message', { hasText: 'A catalog name' });
@@ -102,7 +58,7 @@ try {
   await consoleLine('lspilot: ready', from);
   result.statusAfterSelect = (await page.locator('.statusbar').innerText()).replaceAll('\u00a0', ' ');
   // Restart Server stops and starts the server; it reports ready again.
-  from = console_.length;
+  from = workbench.lines.length;
   await runCommand('lspilot: Restart Server');
   await consoleLine('lspilot: starting', from);
   await consoleLine('lspilot: ready', from);
@@ -110,8 +66,9 @@ try {
 } catch (error) {
   result.ok = false;
   result.error = String(error);
-  await page.screenshot({ path: join(config.artifacts, 'vscode-failure.png') }).catch(() => {});
+  result.console ??= [];
+  await workbench?.screenshot('vscode-failure.png').catch(() => {});
 } finally {
-  await browser.close();
+  await workbench?.browser.close();
 }
 process.stdout.write(JSON.stringify(result) + '\n');

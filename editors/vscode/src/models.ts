@@ -5,6 +5,9 @@ export interface ModelList {
   active: { autocomplete: string; edit: string | null };
 }
 
+/** The roles a model serves. */
+export type Role = 'autocomplete' | 'edit';
+
 export interface ModelChoice {
   label: string;
   description: string;
@@ -12,18 +15,19 @@ export interface ModelChoice {
   id: string;
 }
 
-/** One choice per model; the active one first and marked. */
-export function modelChoices(list: ModelList): ModelChoice[] {
-  const choices = list.models.map((model) => ({
-    label: model.id === list.active.autocomplete ? `$(check) ${model.id}` : model.id,
+/** One choice per model, once each; the one active in `role` first and marked. */
+export function modelChoices(list: ModelList, role: Role = 'autocomplete'): ModelChoice[] {
+  const active = list.active[role];
+  // The same model may be listed once per role it serves.
+  const models = list.models.filter((model, i) =>
+    list.models.findIndex((m) => m.id === model.id) === i);
+  const choices = models.map((model) => ({
+    label: model.id === active ? `$(check) ${model.id}` : model.id,
     description: model.cached ? 'cached' : 'download on first use',
     detail: model.description,
     id: model.id,
   }));
-  return choices.sort(
-    (a, b) =>
-      Number(b.id === list.active.autocomplete) - Number(a.id === list.active.autocomplete),
-  );
+  return choices.sort((a, b) => Number(b.id === active) - Number(a.id === active));
 }
 
 /** What the fallback input box accepts: a catalog name (`family:size`) or a .gguf path. */

@@ -3,6 +3,14 @@
 /** Keys under `lspilot.server.` configure the client (how to start the server); never sent. */
 export const CLIENT_ONLY_PREFIX = 'lspilot.server.';
 
+/** Other settings of the client alone (the server would call them unknown). */
+export const CLIENT_ONLY_KEYS: readonly string[] = ['lspilot.edit.preview'];
+
+/** Whether a contributed setting stays in the client. */
+export function clientOnly(key: string): boolean {
+  return key.startsWith(CLIENT_ONLY_PREFIX) || CLIENT_ONLY_KEYS.includes(key);
+}
+
 /** The nested settings object the server reads (`{"models": {"autocomplete": ...}, ...}`). */
 export function serverSettings(
   keys: readonly string[],
@@ -10,7 +18,7 @@ export function serverSettings(
 ): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
   for (const key of keys) {
-    if (!key.startsWith('lspilot.') || key.startsWith(CLIENT_ONLY_PREFIX)) {
+    if (!key.startsWith('lspilot.') || clientOnly(key)) {
       continue;
     }
     const value = get(key.slice('lspilot.'.length));

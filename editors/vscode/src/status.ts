@@ -11,6 +11,9 @@ export interface Status {
   latencyMs?: number | null;
   tokensPerSecond?: number | null;
   message?: string | null;
+  /** The edit role's model and its slot's state (`idle` until the first edit loads it). */
+  editModel?: string | null;
+  editState?: string | null;
 }
 
 /** A model's short name: a catalog name as is, a .gguf path by its file name. */
@@ -79,4 +82,26 @@ export function fromProgress(
     return { ...status, state: 'ready', model: ready[1], template: ready[2], message: null };
   }
   return status;
+}
+
+const EDIT_ICONS: Record<string, string> = {
+  loading: '$(loading~spin)',
+  error: '$(error)',
+};
+
+/** The edit model's status bar text: its name, and its state unless idle or ready. */
+export function editStatusText(status: Status): string {
+  const state = status.editState ?? 'idle';
+  const model = modelLabel(status.editModel ?? undefined) || 'none';
+  const head = `${EDIT_ICONS[state] ?? '$(edit)'} edit: ${model}`;
+  return state === 'idle' || state === 'ready' ? head : `${head} · ${state}`;
+}
+
+/** The edit model's tooltip. */
+export function editStatusTooltip(status: Status): string {
+  const state = status.editState ?? 'idle';
+  const lines = [`lspilot edit model: ${status.editModel || 'none'}`,
+    state === 'idle' ? 'loads on the first edit' : `state: ${state}`,
+    'Click to select the edit model.'];
+  return lines.join('\n');
 }

@@ -23,3 +23,15 @@ test('the fallback input takes a catalog name or a .gguf path', () => {
   assert.notEqual(checkModelInput(''), undefined);
   assert.notEqual(checkModelInput('not a model'), undefined);
 });
+
+test('the edit role marks its own active model; a model listed twice shows once', () => {
+  const choices = modelChoices({
+    models: [
+      { id: 'qwen2.5-coder:0.5b', description: 'small', cached: true },
+      { id: 'qwen2.5-coder:1.5b', description: 'bigger', cached: true },
+      { id: 'qwen2.5-coder:1.5b', description: 'bigger', cached: true },
+    ],
+    active: { autocomplete: 'qwen2.5-coder:0.5b', edit: 'qwen2.5-coder:1.5b' },
+  }, 'edit');
+  assert.deepEqual(choices.map((c) => c.label), ['$(check) qwen2.5-coder:1.5b', 'qwen2.5-coder:0.5b']);
+});

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { fromProgress, modelLabel, Status, statusText, statusTooltip } from '../src/status';
+import {
+  editStatusText, editStatusTooltip, fromProgress, modelLabel, Status, statusText, statusTooltip,
+} from '../src/status';
 
 test('a .gguf path shows as its file name, a catalog name as is', () => {
   assert.equal(modelLabel('/home/me/models/tiny.gguf'), 'tiny.gguf');
@@ -36,4 +38,13 @@ test('the model load as $/progress drives the state when there is no status noti
   assert.deepEqual([ready.state, ready.template], ['ready', 'qwen2.5-coder']);
   const failed = fromProgress(status, { kind: 'end', message: 'qwen2.5-coder:0.5b failed' });
   assert.equal(failed.state, 'error');
+});
+
+test('the edit model shows by name, with its state while it loads or failed', () => {
+  const status: Status = { state: 'ready', editModel: 'qwen2.5-coder:1.5b', editState: 'idle' };
+  assert.equal(editStatusText(status), '$(edit) edit: qwen2.5-coder:1.5b');
+  assert.match(editStatusTooltip(status), /loads on the first edit/);
+  assert.equal(editStatusText({ ...status, editState: 'loading' }), '$(loading~spin) edit: qwen2.5-coder:1.5b · loading');
+  assert.equal(editStatusText({ ...status, editModel: '/m/edit.gguf', editState: 'error' }), '$(error) edit: edit.gguf · error');
+  assert.equal(editStatusText({ state: 'starting' }), '$(edit) edit: none');
 });

@@ -138,6 +138,16 @@ local function schedule(buf, delay)
   timer:start(delay, 0, vim.schedule_wrap(function() request(buf) end))
 end
 
+--- The server has a newer suggestion for `uri` (`lspilot/refresh`): ask again when that
+--- buffer is current and in insert mode.
+function M.refresh(uri)
+  local buf = vim.api.nvim_get_current_buf()
+  if vim.uri_from_bufnr(buf) ~= uri or not vim.startswith(vim.api.nvim_get_mode().mode, 'i') then
+    return
+  end
+  request(buf)
+end
+
 --- Insert the suggestion at the cursor; false when there is none.
 function M.accept()
   local text = state.text

@@ -1,4 +1,5 @@
--- lspilot for Neovim 0.11+: starts `lspilot serve`, passes settings, shows ghost text.
+-- lspilot for Neovim 0.11+: starts `lspilot serve`, passes settings, shows ghost text, and
+-- runs edits from an instruction (lspilot/edit.lua, lspilot/preview.lua).
 -- The server owns prompts, templates, context and models; this plugin stays thin.
 local M = {}
 
@@ -11,7 +12,10 @@ local defaults = {
   filetypes = nil,
   -- Ghost text on Neovim 0.11 (0.12 uses vim.lsp.inline_completion).
   debounce_ms = 150,
-  keymaps = { accept = '<Tab>', dismiss = '<C-]>' },
+  -- `cancel` stops an edit in flight (normal mode, only while one runs).
+  keymaps = { accept = '<Tab>', dismiss = '<C-]>', cancel = '<C-c>' },
+  -- Show an edit as a diff in a new tab before applying it (`a` applies, `q` discards).
+  edit_preview = true,
 }
 
 M.config = vim.deepcopy(defaults)
@@ -31,13 +35,18 @@ function M.path()
   return 'lspilot ghost-text layer (Neovim 0.11)'
 end
 
---- A short status for a statusline: `lspilot qwen2.5-coder:0.5b ready 120 ms`.
+--- A short status for a statusline: `lspilot qwen2.5-coder:0.5b ready 120 ms`, and while an
+--- edit runs its progress: `… · edit: writing: 120 tokens`.
 function M.statusline()
   local s = M.status
   local model = s.model and vim.fs.basename(s.model) or ''
   local text = ('lspilot %s %s'):format(model, s.state)
   if s.latencyMs ~= nil and s.latencyMs ~= vim.NIL then
     text = ('%s %d ms'):format(text, s.latencyMs)
+  end
+  local edit = require('lspilot.edit').statusline()
+  if edit then
+    text = text .. ' · ' .. edit
   end
   return text
 end
@@ -85,11 +94,24 @@ local function poll_status(client)
 end
 
 local handlers = {
+  ['window/showMessage'] = function(err, params, ctx, config)
+    if require('lspilot.edit').hold(params) then
+      return vim.NIL
+    end
+    return vim.lsp.handlers['window/showMessage'](err, params, ctx, config)
+  end,
   ['lspilot/status'] = function(_, params)
     M.server_notifies = true
     set_status(params)
   end,
+  ['lspilot/refresh'] = function(_, params)
+    -- Neovim 0.12's vim.lsp.inline_completion asks again on its own next trigger.
+    if vim.lsp.inline_completion == nil and params and params.uri then
+      require('lspilot.ghost').refresh(params.uri)
+    end
+  end,
   ['$/progress'] = function(err, result, ctx, config)
+    require('lspilot.edit').on_progress(result, ctx.client_id)
     local value = result and result.value or {}
     if not M.server_notifies and type(value) == 'table' then
       if value.kind == 'begin' then
@@ -105,30 +127,47 @@ local handlers = {
   end,
 }
 
---- Switch the autocomplete model: `name` is a catalog name or a .gguf path; without one,
---- pick from the server's list (lspilot.listModels) or type one.
-function M.select_model(name)
+local ROLES = { autocomplete = true, edit = true }
+
+-- What the statusline shows while a role's model changes.
+local function switching(role, id)
+  if role == 'edit' then
+    return { editModel = id }
+  end
+  return { state = 'loading', model = id }
+end
+
+--- Switch a role's model (`autocomplete`, the default, or `edit`): `name` is a catalog name or
+--- a .gguf path; without one, pick from the server's list (lspilot.listModels) or type one.
+function M.select_model(name, role)
+  role = role or 'autocomplete'
+  if not ROLES[role] then
+    vim.notify(('lspilot: the role is autocomplete or edit, not %q'):format(role),
+      vim.log.levels.ERROR)
+    return
+  end
   local client = M.client()
   if not client then
     vim.notify('lspilot: the server is not running', vim.log.levels.WARN)
     return
   end
-  -- A name or path the user types is the `models.autocomplete` setting, which every server
-  -- reads; a model picked from the server's own list goes through lspilot.selectModel.
+  -- A name or path the user types is the `models.<role>` setting, which every server reads;
+  -- a model picked from the server's own list goes through lspilot.selectModel.
   local function use_setting(id)
     if not id or vim.trim(id) == '' then
       return
     end
     id = vim.trim(id)
     M.config.settings = vim.tbl_deep_extend('force', M.config.settings,
-      { models = { autocomplete = id } })
+      { models = { [role] = id } })
     client.settings = { lspilot = M.config.settings }
     client:notify('workspace/didChangeConfiguration', { settings = client.settings })
-    set_status({ state = 'loading', model = id })
+    set_status(switching(role, id))
     poll_status(client)
   end
   local function ask()
-    vim.ui.input({ prompt = 'lspilot model (catalog name or .gguf path): ' }, use_setting)
+    vim.ui.input({ prompt = ('lspilot %s model (catalog name or .gguf path): '):format(role) },
+      use_setting)
   end
   if name and name ~= '' then
     return use_setting(name)
@@ -141,12 +180,12 @@ function M.select_model(name)
   execute(client, 'lspilot.listModels', {}, function(list)
     local choices = vim.list_extend(vim.deepcopy(list.models), { { id = '' } })
     vim.ui.select(choices, {
-      prompt = 'lspilot model',
+      prompt = 'lspilot ' .. role .. ' model',
       format_item = function(m)
         if m.id == '' then
           return '  Other: a catalog name or a .gguf path'
         end
-        local active = m.id == list.active.autocomplete and '* ' or '  '
+        local active = m.id == list.active[role] and '* ' or '  '
         return ('%s%s  %s%s'):format(active, m.id, m.description, m.cached and '' or ' (download)')
       end,
     }, function(choice)
@@ -155,9 +194,9 @@ function M.select_model(name)
       elseif choice.id == '' then
         ask()
       else
-        execute(client, 'lspilot.selectModel', { { id = choice.id, role = 'autocomplete' } },
+        execute(client, 'lspilot.selectModel', { { id = choice.id, role = role } },
           function() poll_status(client) end)
-        set_status({ state = 'loading', model = choice.id })
+        set_status(switching(role, choice.id))
       end
     end)
   end)
@@ -215,8 +254,20 @@ function M.show_last_prompt()
 end
 
 local function user_commands()
-  vim.api.nvim_create_user_command('LspilotModel', function(opts) M.select_model(opts.args) end,
-    { nargs = '?', desc = 'lspilot: switch the autocomplete model' })
+  vim.api.nvim_create_user_command('LspilotModel', function(opts)
+    local name, role = opts.fargs[1], opts.fargs[2]
+    if #opts.fargs == 1 and ROLES[name] then -- `:LspilotModel edit` picks the edit model
+      name, role = nil, name
+    end
+    M.select_model(name, role)
+  end, { nargs = '*', desc = 'lspilot: switch a model: [NAME|PATH] [autocomplete|edit]' })
+  local edit = require('lspilot.edit')
+  vim.api.nvim_create_user_command('LspilotEdit', edit.command,
+    { nargs = '*', range = true, desc = 'lspilot: edit the selection (or file) as instructed' })
+  vim.api.nvim_create_user_command('LspilotEditFiles', edit.files_command,
+    { nargs = '*', desc = 'lspilot: pick listed buffers and edit them as instructed' })
+  vim.api.nvim_create_user_command('LspilotCancel', function() edit.cancel() end,
+    { desc = 'lspilot: cancel the edit in flight' })
   vim.api.nvim_create_user_command('LspilotLastPrompt', M.show_last_prompt,
     { desc = 'lspilot: show the prompt of the last completion' })
   vim.api.nvim_create_user_command('LspilotStatus', function() print(M.statusline()) end,
@@ -234,6 +285,10 @@ function M.setup(opts)
     init_options = object(config.settings),
     settings = { lspilot = object(config.settings) },
     handlers = handlers,
+    -- The code action carries `lspilot.edit` without an instruction: ask for one here.
+    commands = {
+      ['lspilot.edit'] = function(command, ctx) require('lspilot.edit').code_action(command, ctx) end,
+    },
     on_init = function(client)
       set_status({ state = 'loading', model = (config.settings.models or {}).autocomplete })
       poll_status(client)

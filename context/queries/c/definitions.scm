@@ -1,0 +1,2 @@
+(struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.type
+(union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.type
