@@ -34,6 +34,11 @@ MIN_SPARE_TOKENS = 16
 WHOLE_FILE_CHECK_CHARS = 200_000
 """Files up to this size are syntax-checked whole (tree-sitter parses that in milliseconds)."""
 
+LARGE_DOCUMENT_CHARS = 1_000_000
+"""A document longer than this gets the file-level prompt: finding context for it (its
+symbols, its windows) would cost seconds per request. The server's other documents do not
+read it either (`lsp.documents`)."""
+
 
 @dataclass(frozen=True)
 class CompletionRequest:
@@ -86,6 +91,8 @@ async def complete(request: CompletionRequest, backend: Backend,
     no text reaches the prompt unredacted, and the completion never inserts a secret.
     """
     started = time.perf_counter()
+    if len(request.text) > LARGE_DOCUMENT_CHARS:
+        context = None
     privacy = privacy if privacy is not None else PrivacySettings()
     cursor = cursor_at(request.text, request.offset)
     multiline = is_multiline(cursor, request.language_id, request.tree)

@@ -8,6 +8,9 @@ from lspilot.context.languages import parser
 
 _CLOSERS = set(")]};,")
 
+SLICE_CHARS = 20_000
+"""Without a document's tree, the cursor is judged on this much text either side of it."""
+
 
 def errors(ts_parser: Parser, text: str) -> tuple[int, int]:
     """How broken `text` is: (ERROR and MISSING nodes, bytes inside ERROR nodes)."""
@@ -61,18 +64,24 @@ def in_comment_or_string(language_id: str, text: str, offset: int,
     """Whether the last character before `offset` on its line is inside a comment or string.
 
     `tree`, when given, must be the parse of `text` (the server keeps one per document).
+    Without one, only the lines around the cursor are parsed (`SLICE_CHARS` either side):
+    a string that began before them is missed, but the cost is bounded in a huge file.
     False for languages without a grammar.
     """
     line_start = text.rfind("\n", 0, offset) + 1
     before = text[line_start:offset].rstrip()
     if not before:
         return False
+    begin = 0
     if tree is None:
         ts_parser = parser(language_id)
         if ts_parser is None:
             return False
-        tree = ts_parser.parse(text.encode("utf-8"))
-    at = len(text[:line_start + len(before) - 1].encode("utf-8"))
+        if offset > SLICE_CHARS:  # start on a line start when one is near
+            begin = offset - SLICE_CHARS
+            begin = text.find("\n", begin, line_start) + 1 or begin
+        tree = ts_parser.parse(text[begin:offset + SLICE_CHARS].encode("utf-8", "surrogatepass"))
+    at = len(text[begin:line_start + len(before) - 1].encode("utf-8", "surrogatepass"))
     node: Node | None = tree.root_node.descendant_for_byte_range(at, at + 1)
     while node is not None:
         if "comment" in node.type or "string" in node.type:

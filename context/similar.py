@@ -81,6 +81,10 @@ class WindowCache:
         self._files: OrderedDict[str, tuple[tuple[int, int, int, int], FileWindows]] = (
             OrderedDict())
 
+    def forget(self, path: str) -> None:
+        """Drop a file's windows (it closed)."""
+        self._files.pop(path, None)
+
     def windows(self, path: str, text: str, window_lines: int, stride: int) -> FileWindows:
         """The windows of `text`, cut again only when the text or the window shape changed."""
         # str caches its own hash, so an unchanged document the caller keeps costs nothing.

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 CountTokens = Callable[[str], int]
 
+MAX_CHARS_PER_TOKEN = 8
+"""A text longer than its token budget times this is taken as over budget, not tokenized
+whole: code tokenizers average 2-4 characters a token (a long run of one letter reaches 8),
+and tokenizing a huge file or line on every request costs seconds. The cursor's own line
+is clipped to this length before it is cut to fit; text that averages more characters a
+token only gets a shorter window."""
+
 
 @dataclass(frozen=True)
 class Window:
@@ -40,11 +47,11 @@ def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
     lines = prefix.split("\n")
     if anchor is not None and 0 <= anchor < len(lines):
         kept = "\n".join(lines[anchor:])
-        tokens = count_tokens(kept)
+        tokens = _count_within(kept, prefix_budget, count_tokens)
         if prefix_budget * refill / 2 <= tokens <= prefix_budget or \
                 (anchor == 0 and tokens <= prefix_budget):
             return Window(kept, suffix_text, tokens, suffix_tokens, anchor)
-    whole = count_tokens(prefix)
+    whole = _count_within(prefix, prefix_budget, count_tokens)
     target = prefix_budget if whole <= prefix_budget else int(prefix_budget * refill)
     prefix_text, prefix_tokens = _fit(lines, target, count_tokens, from_end=True)
     start = len(lines) - prefix_text.count("\n") - 1
@@ -75,7 +82,9 @@ def _take_lines(lines: list[str], budget: int, count_tokens: CountTokens, *,
     kept: list[str] = []
     used = 0
     for index, line in enumerate(ordered):
-        cost = count_tokens(line if index == 0 else line + "\n")
+        if index == 0 and len(line) > budget * MAX_CHARS_PER_TOKEN:
+            line = _clip(line, budget * MAX_CHARS_PER_TOKEN, keep_end=from_end)
+        cost = _count_within(line if index == 0 else line + "\n", budget, count_tokens)
         if used + cost > budget:
             if index == 0:
                 kept.append(_cut_chars(line, budget, count_tokens, keep_end=from_end))
@@ -83,6 +92,17 @@ def _take_lines(lines: list[str], budget: int, count_tokens: CountTokens, *,
         kept.append(line)
         used += cost
     return list(reversed(kept)) if from_end else kept
+
+
+def _count_within(text: str, budget: int, count_tokens: CountTokens) -> int:
+    """The tokens of `text`; more than `budget`, uncounted, when it is too long to fit."""
+    if len(text) > budget * MAX_CHARS_PER_TOKEN:
+        return budget + 1
+    return count_tokens(text)
+
+
+def _clip(line: str, size: int, *, keep_end: bool) -> str:
+    return line[len(line) - size:] if keep_end else line[:size]
 
 
 def _cut_chars(line: str, budget: int, count_tokens: CountTokens, *, keep_end: bool) -> str:

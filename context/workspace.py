@@ -21,7 +21,7 @@ from lspilot.context.gather import CountTokens, Gathered
 from lspilot.context.git_diff import GitDiff
 from lspilot.context.ignore import Exclusions, is_secret
 from lspilot.context.index import WorkspaceIndex
-from lspilot.context.languages import language_id_for
+from lspilot.context.languages import language, language_id_for
 from lspilot.context.similar import RecentEdits, WindowCache
 from lspilot.context.snippet import Snippet
 from lspilot.context.sources import (
@@ -181,6 +181,26 @@ class Workspace:
         """Note an edit (old line numbers), for the recent-edits source."""
         self.recent.record(self.relative(uri), start_line, end_line, new_text, time.monotonic())
 
+    def closed(self, uri: str) -> None:
+        """A document closed: drop what was kept of its text (its windows, the last context
+        gathered in it); its recent edits stay, read from disk from now on."""
+        path = self.relative(uri)
+        for source in self.sources:
+            if isinstance(source, OpenFileSource):
+                self._on_worker(source.windows.forget, path)
+        if self._last is not None and self._last.key.uri == uri:
+            self._last = None
+
+    def _on_worker(self, function: Callable[[str], None], path: str) -> None:
+        """Run on the worker thread, after the work queued there (its caches are its own)."""
+        if self._worker is None:
+            function(path)
+            return
+        try:
+            self._worker.submit(function, path)
+        except RuntimeError:  # stopped: nothing reads the caches any more
+            pass
+
     def saved(self, uri: str) -> None:
         """A document was written to disk: index it now rather than on the file event."""
         if self.index is not None:
@@ -227,6 +247,9 @@ class Workspace:
         job = _Job(path, language_id, text, line, range(first, last + 1),
                    tree.copy() if tree is not None else None, open_files,
                    last_time.scope if last_time is not None else None)
+        # The server keeps no tree for this document (too large, or too slow to parse):
+        # parsing it for every request would spend what the tree's bounds saved.
+        job.analyze = tree is not None or own is None or language(language_id) is None
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="lspilot-context")
         future = loop.run_in_executor(self._worker, self._run, job, started, deadline_s)
@@ -262,8 +285,8 @@ class Workspace:
             log.exception("gathering context for %s failed", job.path)
 
     def _run_sources(self, job: _Job, started: float, deadline_s: float) -> None:
-        own = analyze(job.language_id, job.text, job.tree) if job.language_id \
-            else FileSymbols(job.language_id)
+        own = analyze(job.language_id, job.text, job.tree) \
+            if job.language_id and job.analyze else FileSymbols(job.language_id)
         job.scope = _scope(own, job.line)
         if job.scope is not None and job.scope == job.last_scope:
             job.reuse = True
@@ -320,6 +343,8 @@ class _Job:
         """The scope the last context was gathered for, when it may be reused."""
         self.scope: tuple[int, str] | None = None
         self.reuse = False
+        self.analyze = True
+        """Whether to analyse the cursor's file (not when the server keeps no tree for it)."""
         self._lock = threading.Lock()
         self._stopped = False
         self._results: list[tuple[str, list[Snippet], float]] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
@@ -15,6 +17,10 @@ from lspilot.models.listing import list_models
 from lspilot.models.roles import ROLES, Role, parse_model_id
 from lspilot.models.store import ModelError
 from lspilot.settings import json_key
+
+DEBUG_COMMANDS_ENV = "LSPILOT_DEBUG_COMMANDS"
+"""Set (to anything) to register `lspilot.debug.document`, which tests use to read the
+server's copy of a document; editors never see it."""
 
 
 def parse_selection(arguments: Any) -> tuple[Role, str]:
@@ -98,6 +104,24 @@ def register(server: LspilotServer) -> None:
     @server.command("lspilot.listModels")
     async def list_models_command(ls: LspilotServer) -> dict[str, Any]:
         return await list_models(ls.session.settings, ls.session.store)
+
+    if os.environ.get(DEBUG_COMMANDS_ENV):
+
+        @server.command("lspilot.debug.document")
+        def debug_document(ls: LspilotServer, *arguments: Any) -> dict[str, Any] | None:
+            """Arguments: the document's URI, then true to have its text too."""
+            if not arguments or not isinstance(arguments[0], str):
+                raise JsonRpcInvalidParams("lspilot.debug.document: expected a URI")
+            uri, with_text = arguments[0], len(arguments) > 1 and arguments[1] is True
+            doc = ls.documents.get(uri)
+            if doc is None:
+                return None
+            answer: dict[str, Any] = {
+                "version": doc.version, "length": len(doc.text),
+                "sha256": hashlib.sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest()}
+            if with_text:
+                answer["text"] = doc.text
+            return answer
 
     @server.command("lspilot.selectModel")
     def select_model(ls: LspilotServer, *arguments: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def to_completion_request(ls: LspilotServer, uri: str, position: types.Position,
     doc = ls.documents.get(uri)
     if doc is None or not ls.session.may_complete(uri):
         return None
-    offset = offset_at(doc.text, position.line, position.character, ls.encoding)
+    offset = offset_at(doc.text, position.line, position.character, ls.encoding, doc.starts)
     return CompletionRequest(uri=uri, text=doc.text, offset=offset,
                              language_id=doc.language_id, trigger=trigger, tree=doc.syntax)
 

@@ -38,6 +38,8 @@ def register(server: LspilotServer) -> None:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: LspilotServer, params: types.InitializedParams) -> None:
+        if ls.front.initialized:
+            return  # sent twice: the models and the index are started once
         ls.front.release()
         ls.session.start()
 

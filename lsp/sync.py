@@ -6,6 +6,7 @@ import logging
 
 from lsprotocol import types
 
+from lspilot.lsp import heap
 from lspilot.lsp.documents import Span
 from lspilot.lsp.server import LspilotServer
 
@@ -53,3 +54,4 @@ def register(server: LspilotServer) -> None:
     def did_close(ls: LspilotServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
         ls.session.closed(params.text_document.uri)
+        heap.give_back()

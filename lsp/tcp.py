@@ -14,10 +14,11 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from lsprotocol import types
-from pygls.io_ import run_async
 from pygls.protocol import lsp_method
 
+from lspilot.lsp import heap
 from lspilot.lsp.server import LspilotProtocol, create_server
+from lspilot.lsp.wire import StreamSource, read_messages
 from lspilot.models.pool import BackendPool
 from lspilot.models.slot import store_loader
 from lspilot.models.store import ModelStore
@@ -40,6 +41,7 @@ class ConnectionProtocol(LspilotProtocol):
 def serve_tcp(host: str, port: int, store: ModelStore, forced_model: str | None = None,
               on_log_level: Callable[[str], None] | None = None) -> None:
     """Serve editors on HOST:PORT until interrupted."""
+    heap.bound_transients()
     pool = BackendPool(store_loader(store))
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -50,9 +52,7 @@ def serve_tcp(host: str, port: int, store: ModelStore, forced_model: str | None 
         peer = writer.get_extra_info("peername")
         log.info("editor connected from %s", peer)
         try:
-            await run_async(stop_event=threading.Event(), reader=reader,
-                            protocol=server.protocol, logger=log,
-                            error_handler=server.report_server_error)
+            await read_messages(StreamSource(reader), server.lsp, threading.Event())
         finally:
             await server.session.aclose()
             writer.close()

@@ -314,6 +314,8 @@ class Session:
     def closed(self, uri: str) -> None:
         """A document closed: forget what was kept for it."""
         self.engine.scheduler.close(uri)
+        if self.workspace is not None:
+            self.workspace.closed(uri)
 
     # --- completions
 

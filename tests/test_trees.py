@@ -7,7 +7,7 @@ import random
 import pytest
 
 from lspilot.context.languages import parser
-from lspilot.context.trees import DocumentTree
+from lspilot.context.trees import MAX_TREE_BYTES, DocumentTree
 from lspilot.lsp.documents import Documents
 
 SOURCES = {
@@ -43,6 +43,7 @@ def test_random_edits_match_a_fresh_parse(language_id: str) -> None:
 def test_a_keystroke_reparses_only_around_the_edit() -> None:
     body = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(2000))
     doc = DocumentTree("python", body)
+    assert doc.tree is not None  # parsed when first read
     at = body.index("def f1000")
     doc.replace(at, at, "y = 1\n")
     assert doc.tree is not None and not doc.tree.root_node.has_error
@@ -66,3 +67,47 @@ def test_documents_report_edits_in_code_points_and_keep_the_tree() -> None:
     assert [(e.start, e.end, e.text, e.start_line, e.end_line) for e in edits] == [
         (12, 12, "!", 1, 1)]
     assert str(doc.tree.tree.root_node) == fresh("python", doc.text)  # type: ignore[union-attr]
+
+
+def test_keystrokes_only_edit_the_tree_until_it_is_read() -> None:
+    text = "def f(x):\n    return x\n"
+    doc = DocumentTree("python", text)
+    first = doc.tree
+    for at in range(5):
+        doc.replace(len("def f") + at, len("def f") + at, "o")
+    assert doc.tree is not first  # one parse, when read
+    assert doc.text == "def fooooo(x):\n    return x\n"
+    assert str(doc.tree.root_node) == fresh("python", doc.text)  # type: ignore[union-attr]
+
+
+def test_a_large_document_keeps_no_tree_until_its_text_is_small_again() -> None:
+    line = "x = 1\n"
+    doc = DocumentTree("python", line * (MAX_TREE_BYTES // len(line) + 1))
+    assert doc.tree is None
+    doc.replace(0, 0, "y = 2\n")
+    assert doc.tree is None and doc.text.startswith("y = 2\nx = 1\n")
+    small = DocumentTree("python", line)
+    small.replace(0, 0, line * (MAX_TREE_BYTES // len(line)))
+    assert small.tree is None  # grew past the size: dropped
+    small.set_text(line)
+    assert small.tree is not None and str(small.tree.root_node) == fresh("python", line)
+
+
+def test_a_document_whose_parse_ran_over_budget_keeps_no_tree_until_replaced() -> None:
+    text = "foo(\n" + "x = 1\n" * 1000
+    doc = DocumentTree("python", text, budget_s=0.0)
+    assert doc.tree is not None  # the parse that ran over is still used once
+    doc.replace(0, 4, "")
+    assert doc.tree is None and doc.text == text[4:]
+    doc.set_text(text)
+    assert doc.tree is not None
+
+
+def test_a_reparse_after_edits_has_its_own_budget() -> None:
+    text = "foo(\n" + "x = 1\n" * 1000
+    doc = DocumentTree("python", text, budget_s=1e9, reparse_budget_s=0.0)
+    assert doc.tree is not None
+    doc.replace(0, 4, "bar(")
+    assert doc.tree is not None  # over budget, and still this reader's
+    doc.replace(0, 0, "#")
+    assert doc.tree is None
