@@ -409,6 +409,51 @@ def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
     return [loss for _, _, loss in losses]
 
 
+def rule_lift(rows: Sequence[Row], completion: CompletionSettings) -> dict[str, Any]:
+    """Each post-processing rule made a no-op on every (case, trigger) pair's raw answer
+    (no model call): the pairs it wins (exact only with it), loses (exact only without it),
+    the suggestions it empties and how many of those were exact, and the mean similarity
+    with and without it. The raw answer is the one generated with every rule on (early
+    stop reads them), so a rule's effect on when generation stops is not in these."""
+    pairs = [(row.cursor, answer) for row in rows for answer in row.ours.values()
+             if answer.raw]
+    shown = {id(answer): replay_postprocess(cursor, answer.raw, completion)
+             for cursor, answer in pairs}
+    lifts: dict[str, Any] = {}
+    for name, _, _ in POSTPROCESS_RULES:
+        won = lost_ = emptied = emptied_exact = 0
+        with_it: list[float] = []
+        without_it: list[float] = []
+        for cursor, answer in pairs:
+            on_text = shown[id(answer)] or ""
+            off_text = replay_postprocess(cursor, answer.raw, completion, without=name)
+            if off_text is None:
+                break
+            on, off = (score(t, cursor.expected, cursor.kind) for t in (on_text, off_text))
+            won += on.exact and not off.exact
+            lost_ += off.exact and not on.exact
+            if not on_text.strip() and off_text.strip():
+                emptied += 1
+                emptied_exact += off.exact
+            with_it.append(on.similarity)
+            without_it.append(off.similarity)
+        lifts[name] = {"pairs": len(with_it), "won": won, "lost": lost_, "emptied": emptied,
+                       "emptied_exact": emptied_exact,
+                       "similarity_with": _mean(with_it), "similarity_without": _mean(without_it)}
+    return lifts
+
+
+def print_rule_lift(lifts: dict[str, Any]) -> None:
+    """One line per post-processing rule."""
+    print(f"\n{'rule':30} {'pairs':>5} {'won':>4} {'lost':>4} {'emptied':>7} {'of them exact':>13} "
+          f"{'sim with':>8} {'without':>8}")
+    for name, f in lifts.items():
+        if not f["pairs"]:
+            continue
+        print(f"{name:30} {f['pairs']:5} {f['won']:4} {f['lost']:4} {f['emptied']:7} "
+              f"{f['emptied_exact']:13} {f['similarity_with']:8.3f} {f['similarity_without']:8.3f}")
+
+
 def table(rows: Sequence[Row], triggers: Sequence[Trigger]) -> dict[str, dict[str, Any]]:
     """Per language (and `all`), per kind of hole and in total: the figures of each runner."""
     groups: dict[str, list[Row]] = defaultdict(list)
@@ -448,9 +493,10 @@ def _mean(values: Sequence[bool | float]) -> float | None:
 
 
 def print_table(figures: dict[str, dict[str, Any]], triggers: Sequence[Trigger]) -> None:
-    """The per-language table, one line per runner."""
+    """The per-language table, one line per runner; latency as a ratio to the bare model's
+    in the same run (the machine is shared: absolute times say little)."""
     print(f"\n{'language':11} {'runner':10} {'n':>3} {'exact':>6} {'lines':>6} {'blocks':>6} "
-          f"{'sim':>5} {'none':>5} {'none|bare ok':>12} {'p50 ms':>7} {'p95 ms':>7}")
+          f"{'sim':>5} {'none':>5} {'none|bare ok':>12} {'p50 xbare':>9} {'p95 xbare':>9}")
     order = [lang for lang in LANGUAGES if lang in figures] + \
         sorted(set(figures) - set(LANGUAGES) - {"all"}) + ["all"]
     for language in order:
@@ -467,7 +513,12 @@ def print_table(figures: dict[str, dict[str, Any]], triggers: Sequence[Trigger])
                   f"{pct(f['exact_lines']):>6} {pct(f['exact_blocks']):>6} "
                   f"{f['similarity']:5.2f} {pct(f['no_suggestion']):>5} "
                   f"{pct(f['no_suggestion_where_bare_right']):>12} "
-                  f"{f['latency_p50_ms']:7.0f} {f['latency_p95_ms']:7.0f}")
+                  f"{_ratio(f['latency_p50_ms'], entry['bare']['latency_p50_ms']):>9} "
+                  f"{_ratio(f['latency_p95_ms'], entry['bare']['latency_p95_ms']):>9}")
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "-"
 
 
 def print_losses(losses: Sequence[Loss]) -> dict[str, int]:
@@ -547,6 +598,7 @@ def evaluate(cursors: Sequence[Case], roots: dict[str, Path], model: Path,
             for cursor, b in zip(cursors, answered, strict=True)]
     result: dict[str, Any] = {
         "figures": table(rows, triggers), "losses": [], "loss_stages": {},
+        "rules": rule_lift(rows, parsed.completion),
         "rows": [{"cursor": asdict(r.cursor) | {"text": None}, "bare": asdict(r.bare),
                   "ours": {t: asdict(a) for t, a in r.ours.items()},
                   "scores": {k: asdict(s) for k, s in r.scores().items()}} for r in rows]}
@@ -746,6 +798,7 @@ def main() -> None:
         result = evaluate(cursors, roots, model, triggers, args.settings,
                           not args.no_attribution, stages, checkpoint, reused, opened)
     print_table(result["figures"], triggers)
+    print_rule_lift(result["rules"])
     print_losses([Loss(**loss) for loss in result["losses"]])
     result |= {"model": model.name, "split": args.split, "seed": args.seed,
                "settings": args.settings, "open_unrelated": args.open_unrelated,
