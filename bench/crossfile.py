@@ -76,6 +76,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from bench.stats import percentile
+from lspilot.completion.scoring import similarity
 from lspilot.models.store import ModelStore, default_home
 from lspilot.settings import Settings
 
@@ -323,24 +324,6 @@ def truncated(text: str, case: Case) -> str:
     lines = text.split("\n")
     lines[case.line] = lines[case.line][: case.column]
     return "\n".join(lines)
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions of characters)."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
-
-
-def similarity(completion: str, expected: str) -> float:
-    """1 - Levenshtein / longer length of the whitespace-trimmed strings (1.0 when both empty)."""
-    a, b = completion.strip(), expected.strip()
-    longest = max(len(a), len(b))
-    return 1.0 - levenshtein(a, b) / longest if longest else 1.0
 
 
 def _utf16(text: str) -> int:

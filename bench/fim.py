@@ -9,47 +9,41 @@ unpacked, its source folders only (no bundles or compiled copies of the same cod
 would hand the context engine the answer), into a folder of its own: the workspace root a
 server is started on, outside any git repository.
 
-Cursors (`sample`, a plain function over any folder): a seeded sampler takes, per language,
-- *line* holes: one line of code inside a block (indented, not a comment or a string, at
-  most 100 characters) is emptied to its indentation, the cursor at its end, as an editor
-  leaves a new line; lines of closing brackets alone are at most a tenth of them;
-- *block* holes: the body (2 to 6 lines, at most 240 characters) of a block whose header
-  ends with `{` (`:` in Python) is replaced by one line of its indentation.
-Test files and generated code are not sampled. Each cursor falls in the split `tune` or
-`report` by a hash of its file and line: tune on one, report on the other.
+Cases: `lspilot.completion.holes.sample` per package (line holes and block bodies, split
+`tune`/`report` by a hash of the place), spread over a language's packages.
 
-Pipeline: one `lspilot serve` per package and trigger kind, over stdio as an editor drives
-it, with the server's default settings: the file with the hole is written on disk (the
-index reads disk files; the original is put back after), announced with
-`didChangeWatchedFiles`, opened with `didOpen`, and `textDocument/inlineCompletion` is asked
-at the cursor with trigger Automatic or Invoked; the first item is the shown suggestion.
+Pipeline: `lspilot.editor_client.serve`, one `lspilot serve` per package and trigger kind
+over stdio as an editor drives it, with the server's default settings (and `--settings`);
+`--open-unrelated N` keeps N files of other packages open beside the cases, as tabs of an
+unrelated project.
 
-Bare model: the same model through llama-cpp-python directly, greedy, with the plain FIM
-prompt of its family and no context, at the same budget (`completion.promptTokens`): the
-suffix gets at most `completion.suffixShare` of it, the prefix the rest, both cut by tokens
-next to the cursor; at most `completion.maxTokens` tokens. Its answer is cut the way a plain
-client cuts it: for a line hole, the first line of the answer (as it comes, even if empty);
-for a block hole, at most `completion.maxLines` lines, ending before the first non-blank
-line indented less than the cursor (a dedent below the hole: the model left the block).
-Blank lines do not stop it (bodies have them). Generation stops once the cut is known.
+Bare model: `lspilot.completion.baseline` (the same model and backend, the plain FIM prompt
+at the same budget, its answer cut as a plain client cuts it).
 
-Scores, per language: exact match and edit similarity (1 - Levenshtein / longer length) of
-the shown text's first line (line holes) or whole text, trailing spaces and the first line's
-indentation aside (block holes); the share of cursors with no suggestion; latency p50/p95
-(request to answer over LSP; generation time for the bare model).
+Scores (`lspilot.completion.scoring`), per language: exact match and edit similarity of the
+shown text's first line (line holes) or whole text (block holes); the share of cases with no
+suggestion, overall and where the bare model is exact; latency p50/p95 (request to answer
+over LSP; generation for the bare model), in the table as ratios to the bare model's, as
+the machine is shared and absolute times mean little.
 
-Loss attribution: a cursor is lost when the bare model is exact and the pipeline is not, or
-neither is exact and the bare model's similarity is higher. Each lost cursor is run again
+Loss attribution: a case is lost when the bare model is exact and the pipeline is not, or
+neither is exact and the bare model's similarity is higher. Each lost case is run again
 with one stage switched off at a time, in this order, and the first stage whose removal wins
 it back (exact where the bare model is exact, else a similarity at least the bare one's) is
 named: a fresh server with the same settings (`state`: the window anchor left by the
-earlier cursors of the file), context off, window reuse off, the typing suffix cap off,
+earlier cases of the file), context off, window reuse off, the typing suffix cap off,
 early stop off; then, on the same raw answer, each post-processing rule alone, the syntax
 check, and the whole post-processing replaced by the plain client's cut.
 
+Source lift (`--lift-from RUN.json`): for each context source, the cases of an earlier run
+whose prompt held one of its snippets are run again with that source alone switched off
+(`context.sources`); a case without its snippets has the same prompt either way, so the
+difference over those cases is the source's whole effect on the run.
+
     .venv/bin/python -m bench.fim [--split report] [--lines 8] [--blocks 4]
         [--languages python,javascript] [--triggers automatic,invoked] [--model NAME|PATH]
-        [--settings JSON] [--no-attribution] [--json bench/out/fim-report.json]
+        [--settings JSON] [--no-attribution] [--bare-from RUN.json] [--open-unrelated N]
+        [--lift-from RUN.json] [--json bench/out/fim-report.json]
 """
 
 from __future__ import annotations
@@ -59,7 +53,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -75,31 +68,20 @@ from pathlib import Path
 from typing import Any, Literal
 from unittest import mock
 
-from lsprotocol import types
-from pygls.lsp.client import LanguageClient
-
-from bench.crossfile import Pin, similarity
+from bench.crossfile import Pin
 from bench.crossfile import fetch as fetch_wheel
 from bench.stats import percentile
-from lspilot.context.languages import language_id_for, parser
+from lspilot.completion.baseline import bare_complete, plain_cut
+from lspilot.completion.holes import Case, Kind, sample, source_files
+from lspilot.completion.scoring import Answer, Score, lost, score, shown_part, wins_back
+from lspilot.context.languages import language_id_for
+from lspilot.editor_client import Trigger, serve
+from lspilot.models.slot import store_loader
 from lspilot.models.store import ModelStore, default_home
-from lspilot.settings import CompletionSettings, Settings, parse_settings
-from lspilot.templates import FimTemplate, Special, detect_template, render
+from lspilot.settings import CONTEXT_SOURCES, CompletionSettings, Settings, parse_settings
 
-Kind = Literal["line", "block"]
-Trigger = Literal["automatic", "invoked"]
 LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java")
 TRIGGERS: tuple[Trigger, ...] = ("automatic", "invoked")
-MAX_LINE = 100
-"""Longest line hole, in characters (stripped)."""
-BLOCK_LINES = (2, 6)
-BLOCK_CHARS = 240
-"""Longest block hole, in characters: `completion.maxTokens` (64) must be able to reach it."""
-CLOSER_SHARE = 0.1
-"""Most share of line holes that are closing brackets alone (`}`, `});`)."""
-INDEX_WAIT_S = 300.0
-SETTLE_S = 0.2
-"""Pause after a file changes on disk, for the server's watcher to see it."""
 
 
 @dataclass(frozen=True)
@@ -245,474 +227,6 @@ def workspaces(sources: Sequence[Source], cache: Path, dest: Path) -> dict[str, 
     return {s.folder: unpack(s, fetch(s, cache), dest) for s in sources}
 
 
-# --- sampling cursors -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Cursor:
-    """A hole in a file: where the cursor is, and what was taken out."""
-
-    language: str
-    """LSP language id."""
-    package: str
-    """The workspace folder (the server's root) holding the file."""
-    path: str
-    """The file, relative to the workspace folder."""
-    kind: Kind
-    line: int
-    """0-based line of the cursor."""
-    column: int
-    """Code-point index of the cursor in its line."""
-    expected: str
-    split: str
-    text: str = field(repr=False, compare=False)
-    """The file with the hole."""
-
-    @property
-    def offset(self) -> int:
-        """Code-point offset of the cursor in `text`."""
-        lines = self.text.split("\n")
-        return sum(len(line) + 1 for line in lines[: self.line]) + self.column
-
-    @property
-    def key(self) -> str:
-        """A stable name for reports."""
-        return f"{self.package}/{self.path}:{self.line + 1}:{self.kind}"
-
-
-_SKIP_PARTS = {"test", "tests", "__tests__", "testdata", "benches", "bench", "examples",
-               "fuzz", "node_modules", "dist"}
-_CLOSER_CHARS = set(")]};,")
-_BRACE_HEADERS = ("{",)
-
-
-def source_files(folder: Path) -> list[Path]:
-    """Files of a language lspilot parses, tests and generated code aside, sorted."""
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or not language_id_for(path.name) or parser(
-                language_id_for(path.name)) is None:
-            continue
-        rel = path.relative_to(folder)
-        name = path.name.lower()
-        if set(p.lower() for p in rel.parts[:-1]) & _SKIP_PARTS or name.startswith("test_") \
-                or "_test." in name or ".test." in name or ".spec." in name \
-                or name.endswith(".d.ts"):
-            continue
-        try:
-            head = path.read_text(encoding="utf-8")[:2000]
-        except UnicodeDecodeError:
-            continue
-        if "Generated By:JavaCC" in head or "Generated By:JJTree" in head \
-                or "Code generated" in head or "@generated" in head:
-            continue
-        found.append(path)
-    return found
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _width(line: str) -> int:
-    return len(_indent(line).expandtabs(4))
-
-
-def _non_code_lines(text: str, language_id: str) -> set[int]:
-    """Lines whose first non-blank character is in a comment or a string."""
-    ts_parser = parser(language_id)
-    if ts_parser is None:
-        return set()
-    data = text.encode("utf-8")
-    root = ts_parser.parse(data).root_node
-    skip: set[int] = set()
-    at = 0
-    for number, line in enumerate(text.split("\n")):
-        raw = line.encode("utf-8")
-        stripped = raw.lstrip(b" \t")
-        if stripped:
-            byte = at + len(raw) - len(stripped)
-            node = root.descendant_for_byte_range(byte, byte + 1)
-            while node is not None:
-                if "comment" in node.type or "string" in node.type:
-                    skip.add(number)
-                    break
-                node = node.parent
-        at += len(raw) + 1
-    return skip
-
-
-@dataclass(frozen=True)
-class Hole:
-    """Lines `start` to `end` (exclusive) to take out; `kind` says which sampler found them."""
-
-    kind: Kind
-    start: int
-    end: int
-    closer: bool = False
-
-
-def holes(text: str, language_id: str) -> list[Hole]:
-    """Every line hole and block hole of a file that the rules above keep."""
-    lines = text.split("\n")
-    skip = _non_code_lines(text, language_id)
-    found: list[Hole] = []
-    for number, line in enumerate(lines):
-        body = line.strip()
-        if number in skip or not body or not _indent(line) or len(body) > MAX_LINE:
-            continue
-        if body.startswith(("//", "#", "/*", "*")):
-            continue
-        closer = set(body) <= _CLOSER_CHARS
-        if not closer and not any(c.isalnum() for c in body):
-            continue
-        found.append(Hole("line", number, number + 1, closer))
-    for number, line in enumerate(lines):
-        header = line.rstrip()
-        if number in skip or not header.strip():
-            continue
-        opener = (":",) if language_id == "python" else _BRACE_HEADERS
-        if not header.endswith(opener) or header.lstrip().startswith(("#", "//", "*", "/*")):
-            continue
-        base = _width(line)
-        end = number + 1
-        while end < len(lines) and (not lines[end].strip() or _width(lines[end]) > base):
-            end += 1
-        last = end
-        while last > number + 1 and not lines[last - 1].strip():
-            last -= 1
-        body_lines = lines[number + 1:last]
-        filled = [b for b in body_lines if b.strip()]
-        if not body_lines or not body_lines[0].strip() or not (
-                BLOCK_LINES[0] <= len(filled) <= BLOCK_LINES[1]):
-            continue
-        if number + 1 in skip or len("\n".join(b.strip() for b in filled)) > BLOCK_CHARS:
-            continue
-        if language_id != "python" and (end >= len(lines)
-                                        or not lines[end].strip().startswith("}")):
-            continue
-        found.append(Hole("block", number + 1, last))
-    return found
-
-
-def cut(text: str, hole: Hole) -> tuple[str, int, int, str]:
-    """The text with the hole emptied to its first line's indentation, the cursor's line
-    and column, and what was taken out (its first line's indentation aside)."""
-    lines = text.split("\n")
-    indent = _indent(lines[hole.start])
-    taken = "\n".join(lines[hole.start:hole.end])
-    rest = [*lines[: hole.start], indent, *lines[hole.end:]]
-    return "\n".join(rest), hole.start, len(indent), taken[len(indent):].rstrip()
-
-
-def split_of(package: str, path: str, line: int) -> str:
-    """`tune` or `report`, by a hash of the place (half each)."""
-    digest = hashlib.sha256(f"{package}/{path}:{line}".encode()).digest()
-    return "tune" if digest[0] % 2 == 0 else "report"
-
-
-def sample(folder: Path, lines: int, blocks: int, *, split: str | None = None, seed: int = 13,
-           package: str | None = None) -> list[Cursor]:
-    """`lines` line holes and `blocks` block holes per language found under `folder`.
-
-    Files are visited round-robin in a seeded order, so a small sample is spread over files;
-    `split` keeps only cursors of that split. The same arguments give the same cursors.
-    """
-    package = package or folder.name
-    by_language: dict[str, dict[str, list[tuple[Cursor, bool]]]] = defaultdict(dict)
-    for path in source_files(folder):
-        rel = path.relative_to(folder).as_posix()
-        language_id = language_id_for(path.name)
-        text = path.read_text(encoding="utf-8")
-        found = []
-        for hole in holes(text, language_id):
-            if split is not None and split_of(package, rel, hole.start) != split:
-                continue
-            cut_text, line, column, expected = cut(text, hole)
-            found.append((Cursor(language_id, package, rel, hole.kind, line, column, expected,
-                                 split_of(package, rel, hole.start), cut_text), hole.closer))
-        if found:
-            by_language[language_id][rel] = found
-    rng = random.Random(seed)
-    picked: list[Cursor] = []
-    for language_id in sorted(by_language):
-        files = by_language[language_id]
-        for kind, wanted in (("line", lines), ("block", blocks)):
-            pools = {rel: [c for c in cursors if c[0].kind == kind]
-                     for rel, cursors in files.items()}
-            for pool in pools.values():
-                rng.shuffle(pool)
-            order = sorted(r for r in pools if pools[r])
-            rng.shuffle(order)
-            closers_left = int(wanted * CLOSER_SHARE)
-            taken: list[Cursor] = []
-            while len(taken) < wanted and any(pools[r] for r in order):
-                for rel in order:
-                    while pools[rel]:
-                        cursor, closer = pools[rel].pop()
-                        if closer and closers_left <= 0:
-                            continue
-                        closers_left -= closer
-                        taken.append(cursor)
-                        break
-                    if len(taken) >= wanted:
-                        break
-            picked.extend(taken)
-    return picked
-
-
-# --- scoring ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Score:
-    """How close a suggestion is to what was taken out."""
-
-    exact: bool
-    similarity: float
-
-
-def shown_part(text: str, kind: Kind) -> str:
-    """What is scored of a suggestion: its first line for a line hole, else all of it."""
-    if kind == "line":
-        return text.split("\n", 1)[0].strip()
-    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip()
-
-
-def score(text: str, expected: str, kind: Kind) -> Score:
-    """Exact match and edit similarity of the scored part of `text` against `expected`."""
-    got, want = shown_part(text, kind), shown_part(expected, kind)
-    return Score(got == want, round(similarity(got, want), 4))
-
-
-def lost(ours: Score, bare: Score) -> bool:
-    """Whether the pipeline did worse than the bare model on a cursor."""
-    return (bare.exact and not ours.exact) or (
-        not bare.exact and not ours.exact and ours.similarity < bare.similarity)
-
-
-def wins_back(ablated: Score, bare: Score) -> bool:
-    """Whether a changed pipeline does at least as well as the bare model."""
-    return ablated.exact if bare.exact else ablated.similarity >= bare.similarity
-
-
-def plain_cut(raw: str, kind: Kind, indent_width: int, max_lines: int) -> tuple[str, bool]:
-    """A plain client's cut of a raw answer, and whether nothing after it can change it."""
-    if kind == "line":
-        head, newline, _ = raw.partition("\n")
-        return head, bool(newline)
-    lines = raw.split("\n")
-    kept = [lines[0]]
-    for line in lines[1:-1]:
-        if len(kept) >= max_lines or (line.strip() and _width(line) < indent_width):
-            return "\n".join(kept).rstrip(), True
-        kept.append(line)
-    done = len(kept) >= max_lines or (len(lines) > 1 and bool(lines[-1].strip())
-                                      and _width(lines[-1]) < indent_width)
-    if len(lines) > 1 and not done and len(kept) < max_lines:
-        kept.append(lines[-1])
-    return "\n".join(kept[:max_lines]).rstrip(), done
-
-
-# --- the bare model ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Answer:
-    """A suggestion for a cursor, and what it cost."""
-
-    text: str
-    raw: str = ""
-    latency_ms: float = 0.0
-    prompt_tokens: int = 0
-
-
-class Bare:
-    """The model through llama-cpp-python, with the plain FIM prompt and a plain client's cut."""
-
-    def __init__(self, model: Path, settings: CompletionSettings, context_size: int = 4096,
-                 threads: int = 0) -> None:
-        import os
-
-        import llama_cpp
-
-        threads = threads or os.cpu_count() or 1
-        self.settings = settings
-        self._llm = llama_cpp.Llama(model_path=str(model), n_ctx=context_size, n_batch=512,
-                                    n_threads=threads, n_threads_batch=threads, verbose=False)
-        self.template: FimTemplate = detect_template(self._special)
-        self._stops = {self._ids(t)[0] for t in self.template.stop if self._special(t)}
-        self._stops.add(self._llm.token_eos())
-
-    def _ids(self, text: str) -> list[int]:
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def _special(self, text: str) -> bool:
-        ids = self._ids(text)
-        return len(ids) == 1 and self._llm.detokenize(ids, special=True).decode(
-            "utf-8", "replace") == text
-
-    def _text_ids(self, text: str) -> list[int]:
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    def prompt(self, prefix: str, suffix: str) -> list[int]:
-        """The plain prompt's tokens: prefix and suffix cut by tokens to the budget."""
-        specials = [s for s in render(self.template, "a", "b").segments
-                    if isinstance(s, Special)]
-        total = min(self.settings.prompt_tokens, self._llm.n_ctx() - self.settings.max_tokens)
-        budget = total - len(specials)
-        before, after = self._text_ids(prefix), self._text_ids(suffix)
-        after = after[: min(len(after), int(budget * self.settings.suffix_share))]
-        before = before[max(0, len(before) - (budget - len(after))):]
-        ids: list[int] = []
-        for segment in render(self.template, "\0prefix", "\0suffix").segments:
-            if isinstance(segment, Special):
-                ids.append(self._ids(segment.text)[0])
-            else:
-                ids.extend(before if segment == "\0prefix" else after)
-        return ids
-
-    def complete(self, cursor: Cursor) -> Answer:
-        """The bare model's answer at a cursor, cut as a plain client cuts it."""
-        text, offset = cursor.text, cursor.offset
-        started = time.perf_counter()
-        ids = self.prompt(text[:offset], text[offset:])
-        out: list[int] = []
-        raw = ""
-        indent = len(cursor.text.split("\n")[cursor.line][: cursor.column].expandtabs(4))
-        for token in self._llm.generate(ids, temp=0.0, top_k=1, repeat_penalty=1.0,
-                                        reset=True):
-            if token in self._stops or len(out) >= self.settings.max_tokens:
-                break
-            out.append(token)
-            raw = self._llm.detokenize(out, special=False).decode("utf-8", "replace")
-            if plain_cut(raw, cursor.kind, indent, self.settings.max_lines)[1]:
-                break
-        shown = plain_cut(raw, cursor.kind, indent, self.settings.max_lines)[0]
-        return Answer(shown, raw, (time.perf_counter() - started) * 1000, len(ids))
-
-    def close(self) -> None:
-        """Release the model."""
-        self._llm.close()
-
-
-# --- the real server --------------------------------------------------------------------
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _options(model: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {"models": {"autocomplete": str(model)}}
-    for section, values in settings.items():
-        options.setdefault(section, {}).update(values)
-    return options
-
-
-def _merge(*layers: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        for section, values in layer.items():
-            merged.setdefault(section, {}).update(values)
-    return merged
-
-
-async def serve(cursors: Sequence[Cursor], root: Path, model: Path, trigger: Trigger,
-                settings: dict[str, Any], progress: Callable[[Cursor, Answer], None]
-                | None = None) -> list[Answer]:
-    """Ask one `lspilot serve`, rooted at `root`, for a suggestion at each cursor in turn."""
-    client = LanguageClient("lspilot-fim", "1")
-
-    @client.feature(types.WINDOW_SHOW_MESSAGE)
-    def show_message(params: types.ShowMessageParams) -> None:
-        print(f"server: {params.message}", file=sys.stderr)
-
-    @client.feature("lspilot/status")
-    def status(params: Any) -> None:
-        """State changes; not needed here."""
-
-    await client.start_io(sys.executable, "-m", "lspilot", "serve", "--log-level", "warning")
-    answers: list[Answer] = []
-    try:
-        await client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options=_options(model, settings)))
-        client.initialized(types.InitializedParams())
-        # The first completion loads the model; it is outside the workspace and not scored.
-        warmup = (root.parent / "warmup.py").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-            uri=warmup, language_id="python", version=1, text="def add(a, b):\n    return ")))
-        await _inline(client, warmup, 1, 11, "invoked")
-        client.text_document_did_close(types.DidCloseTextDocumentParams(
-            types.TextDocumentIdentifier(uri=warmup)))
-        await _index_ready(client)
-        for cursor in cursors:
-            answers.append(await _ask(client, cursor, root, trigger))
-            if progress is not None:
-                progress(cursor, answers[-1])
-    finally:
-        await client.shutdown_async(None)
-        client.exit(None)
-        await client.stop()
-    return answers
-
-
-async def _inline(client: LanguageClient, uri: str, line: int, character: int,
-                  trigger: Trigger) -> str:
-    kind = (types.InlineCompletionTriggerKind.Invoked if trigger == "invoked"
-            else types.InlineCompletionTriggerKind.Automatic)
-    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        context=types.InlineCompletionContext(kind),
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line, character)))
-    if not isinstance(result, types.InlineCompletionList) or not result.items:
-        return ""
-    text = result.items[0].insert_text
-    return text if isinstance(text, str) else text.value
-
-
-async def _index_ready(client: LanguageClient) -> None:
-    deadline = time.perf_counter() + INDEX_WAIT_S
-    while time.perf_counter() < deadline:
-        status = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="lspilot.status"))
-        if not isinstance(status, dict) or status.get("state") != "ready":
-            raise SystemExit(f"the server is not ready after a completion: {status}")
-        context = status.get("context")
-        if not isinstance(context, dict) or context.get("state", "ready") == "ready":
-            return
-        await asyncio.sleep(0.2)
-
-
-def _watched(client: LanguageClient, uri: str) -> None:
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
-        changes=[types.FileEvent(uri=uri, type=types.FileChangeType.Changed)]))
-
-
-async def _ask(client: LanguageClient, cursor: Cursor, root: Path, trigger: Trigger) -> Answer:
-    path = root / cursor.path
-    uri = path.as_uri()
-    original = path.read_text(encoding="utf-8")
-    path.write_text(cursor.text, encoding="utf-8")
-    try:
-        _watched(client, uri)
-        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-            uri=uri, language_id=cursor.language, version=1, text=cursor.text)))
-        await asyncio.sleep(SETTLE_S)
-        line = cursor.text.split("\n")[cursor.line]
-        started = time.perf_counter()
-        text = await _inline(client, uri, cursor.line, _utf16(line[: cursor.column]), trigger)
-        latency_ms = (time.perf_counter() - started) * 1000
-        last = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="lspilot.lastCompletion"))
-        client.text_document_did_close(types.DidCloseTextDocumentParams(
-            types.TextDocumentIdentifier(uri=uri)))
-    finally:
-        path.write_text(original, encoding="utf-8")
-        _watched(client, uri)
-    last = last if isinstance(last, dict) else {}
-    return Answer(text, str(last.get("raw", "")), round(latency_ms, 1),
-                  int(last.get("promptTokens") or 0))
-
-
 # --- loss attribution -------------------------------------------------------------------
 
 SERVER_STAGES: tuple[tuple[str, dict[str, Any], tuple[Trigger, ...]], ...] = (
@@ -738,7 +252,7 @@ POSTPROCESS_RULES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
 function's name in `lspilot.completion.postprocess`, the no-op)."""
 
 
-def replay_postprocess(cursor: Cursor, raw: str, settings: CompletionSettings,
+def replay_postprocess(cursor: Case, raw: str, settings: CompletionSettings,
                        without: str | None = None) -> str | None:
     """The pipeline's post-processing of `raw` at the cursor, with one rule made a no-op.
 
@@ -780,7 +294,7 @@ class Loss:
     """The first stage whose removal wins the cursor back."""
 
 
-def attribute_postprocess(loss: Loss, cursor: Cursor, bare: Score,
+def attribute_postprocess(loss: Loss, cursor: Case, bare: Score,
                           settings: CompletionSettings) -> None:
     """Replay the raw answer with each post-processing rule off, and the plain client's cut."""
     loss.replayed = replay_postprocess(cursor, loss.raw, settings) == loss.ours
@@ -788,12 +302,11 @@ def attribute_postprocess(loss: Loss, cursor: Cursor, bare: Score,
         text = replay_postprocess(cursor, loss.raw, settings, without=name)
         if text is not None:
             loss.stages[name] = text
-    indent = len(cursor.text.split("\n")[cursor.line][: cursor.column].expandtabs(4))
-    loss.stages["post-processing (plain cut)"] = plain_cut(loss.raw, cursor.kind, indent,
-                                                           settings.max_lines)[0]
+    loss.stages["post-processing (plain cut)"] = plain_cut(
+        loss.raw, cursor.kind, cursor.indent_width, settings.max_lines)[0]
 
 
-def settle(loss: Loss, cursor: Cursor, bare: Score) -> None:
+def settle(loss: Loss, cursor: Case, bare: Score) -> None:
     """Name the winners and the first stage (in pipeline order) whose removal wins it back."""
     order = [name for name, _, _ in SERVER_STAGES] + [name for name, _, _ in POSTPROCESS_RULES] \
         + ["post-processing (plain cut)"]
@@ -808,7 +321,7 @@ def settle(loss: Loss, cursor: Cursor, bare: Score) -> None:
 class Row:
     """One cursor's results for the bare model and the pipeline under each trigger."""
 
-    cursor: Cursor
+    cursor: Case
     bare: Answer
     ours: dict[Trigger, Answer] = field(default_factory=dict)
 
@@ -820,17 +333,21 @@ class Row:
         return found
 
 
-def run_pipeline(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
-                 triggers: Sequence[Trigger], settings: dict[str, Any], verbose: bool = True
-                 ) -> dict[tuple[str, Trigger], Answer]:
-    """Every cursor through a server per package and trigger: (cursor key, trigger) -> answer."""
+Opened = dict[str, Sequence[tuple[Path, str]]]
+"""Files kept open beside the cases, by package: (path, language id)."""
+
+
+def run_pipeline(cursors: Sequence[Case], roots: dict[str, Path], model: Path,
+                 triggers: Sequence[Trigger], settings: dict[str, Any], verbose: bool = True,
+                 opened: Opened | None = None) -> dict[tuple[str, Trigger], Answer]:
+    """Every case through a server per package and trigger: (case key, trigger) -> answer."""
     found: dict[tuple[str, Trigger], Answer] = {}
-    by_package: dict[str, list[Cursor]] = defaultdict(list)
+    by_package: dict[str, list[Case]] = defaultdict(list)
     for cursor in cursors:
         by_package[cursor.package].append(cursor)
 
-    def progress(trigger: Trigger) -> Callable[[Cursor, Answer], None]:
-        def show(cursor: Cursor, answer: Answer) -> None:
+    def progress(trigger: Trigger) -> Callable[[Case, Answer], None]:
+        def show(cursor: Case, answer: Answer) -> None:
             if verbose:
                 s = score(answer.text, cursor.expected, cursor.kind)
                 mark = "exact" if s.exact else f"{s.similarity:.2f} "
@@ -840,16 +357,26 @@ def run_pipeline(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
 
     for package, group in by_package.items():
         for trigger in triggers:
-            answers = asyncio.run(serve(group, roots[package], model, trigger, settings,
-                                        progress(trigger)))
+            answers = asyncio.run(serve(group, roots[package], str(model), trigger, settings,
+                                        opened=(opened or {}).get(package, ()),
+                                        progress=progress(trigger)))
             for cursor, answer in zip(group, answers, strict=True):
                 found[(cursor.key, trigger)] = answer
     return found
 
 
+def _merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for section, values in layer.items():
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
 def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
               settings: dict[str, Any], completion: CompletionSettings,
-              stages: Sequence[str] | None = None) -> list[Loss]:
+              stages: Sequence[str] | None = None, opened: Opened | None = None
+              ) -> list[Loss]:
     """Every lost (cursor, trigger), run again with each stage off and attributed.
 
     `stages` names the server stages to run again (all by default: each costs a run of the
@@ -872,7 +399,7 @@ def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
                 continue
             print(f"attribution: {name}, {trigger}, {len(todo)} cursors", flush=True)
             again = run_pipeline([row.cursor for row, _ in todo], roots, model, (trigger,),
-                                 _merge(settings, changed), verbose=False)
+                                 _merge(settings, changed), verbose=False, opened=opened)
             for row, loss in todo:
                 loss.stages[name] = again[(row.cursor.key, trigger)].text
     for row, _, loss in losses:
@@ -880,6 +407,51 @@ def attribute(rows: Sequence[Row], roots: dict[str, Path], model: Path,
         attribute_postprocess(loss, row.cursor, bare, completion)
         settle(loss, row.cursor, bare)
     return [loss for _, _, loss in losses]
+
+
+def rule_lift(rows: Sequence[Row], completion: CompletionSettings) -> dict[str, Any]:
+    """Each post-processing rule made a no-op on every (case, trigger) pair's raw answer
+    (no model call): the pairs it wins (exact only with it), loses (exact only without it),
+    the suggestions it empties and how many of those were exact, and the mean similarity
+    with and without it. The raw answer is the one generated with every rule on (early
+    stop reads them), so a rule's effect on when generation stops is not in these."""
+    pairs = [(row.cursor, answer) for row in rows for answer in row.ours.values()
+             if answer.raw]
+    shown = {id(answer): replay_postprocess(cursor, answer.raw, completion)
+             for cursor, answer in pairs}
+    lifts: dict[str, Any] = {}
+    for name, _, _ in POSTPROCESS_RULES:
+        won = lost_ = emptied = emptied_exact = 0
+        with_it: list[float] = []
+        without_it: list[float] = []
+        for cursor, answer in pairs:
+            on_text = shown[id(answer)] or ""
+            off_text = replay_postprocess(cursor, answer.raw, completion, without=name)
+            if off_text is None:
+                break
+            on, off = (score(t, cursor.expected, cursor.kind) for t in (on_text, off_text))
+            won += on.exact and not off.exact
+            lost_ += off.exact and not on.exact
+            if not on_text.strip() and off_text.strip():
+                emptied += 1
+                emptied_exact += off.exact
+            with_it.append(on.similarity)
+            without_it.append(off.similarity)
+        lifts[name] = {"pairs": len(with_it), "won": won, "lost": lost_, "emptied": emptied,
+                       "emptied_exact": emptied_exact,
+                       "similarity_with": _mean(with_it), "similarity_without": _mean(without_it)}
+    return lifts
+
+
+def print_rule_lift(lifts: dict[str, Any]) -> None:
+    """One line per post-processing rule."""
+    print(f"\n{'rule':30} {'pairs':>5} {'won':>4} {'lost':>4} {'emptied':>7} {'of them exact':>13} "
+          f"{'sim with':>8} {'without':>8}")
+    for name, f in lifts.items():
+        if not f["pairs"]:
+            continue
+        print(f"{name:30} {f['pairs']:5} {f['won']:4} {f['lost']:4} {f['emptied']:7} "
+              f"{f['emptied_exact']:13} {f['similarity_with']:8.3f} {f['similarity_without']:8.3f}")
 
 
 def table(rows: Sequence[Row], triggers: Sequence[Trigger]) -> dict[str, dict[str, Any]]:
@@ -921,9 +493,10 @@ def _mean(values: Sequence[bool | float]) -> float | None:
 
 
 def print_table(figures: dict[str, dict[str, Any]], triggers: Sequence[Trigger]) -> None:
-    """The per-language table, one line per runner."""
+    """The per-language table, one line per runner; latency as a ratio to the bare model's
+    in the same run (the machine is shared: absolute times say little)."""
     print(f"\n{'language':11} {'runner':10} {'n':>3} {'exact':>6} {'lines':>6} {'blocks':>6} "
-          f"{'sim':>5} {'none':>5} {'none|bare ok':>12} {'p50 ms':>7} {'p95 ms':>7}")
+          f"{'sim':>5} {'none':>5} {'none|bare ok':>12} {'p50 xbare':>9} {'p95 xbare':>9}")
     order = [lang for lang in LANGUAGES if lang in figures] + \
         sorted(set(figures) - set(LANGUAGES) - {"all"}) + ["all"]
     for language in order:
@@ -940,7 +513,12 @@ def print_table(figures: dict[str, dict[str, Any]], triggers: Sequence[Trigger])
                   f"{pct(f['exact_lines']):>6} {pct(f['exact_blocks']):>6} "
                   f"{f['similarity']:5.2f} {pct(f['no_suggestion']):>5} "
                   f"{pct(f['no_suggestion_where_bare_right']):>12} "
-                  f"{f['latency_p50_ms']:7.0f} {f['latency_p95_ms']:7.0f}")
+                  f"{_ratio(f['latency_p50_ms'], entry['bare']['latency_p50_ms']):>9} "
+                  f"{_ratio(f['latency_p95_ms'], entry['bare']['latency_p95_ms']):>9}")
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "-"
 
 
 def print_losses(losses: Sequence[Loss]) -> dict[str, int]:
@@ -964,53 +542,70 @@ def print_losses(losses: Sequence[Loss]) -> dict[str, int]:
     return dict(counts)
 
 
-def evaluate(cursors: Sequence[Cursor], roots: dict[str, Path], model: Path,
+def bare_run(cursors: Sequence[Case], model: Path, settings: Settings,
+             known: dict[str, Answer]) -> list[Answer]:
+    """The bare model's answer at each case (`known` ones reused: it is deterministic)."""
+
+    async def run() -> list[Answer]:
+        todo = [c for c in cursors if c.key not in known]
+        backend = store_loader(ModelStore.from_env())(str(model), settings,
+                                                      lambda *_: None) if todo else None
+        answered: list[Answer] = []
+        try:
+            for cursor in cursors:
+                if cursor.key in known or backend is None:
+                    answer = known[cursor.key]
+                else:
+                    answer = await bare_complete(backend, cursor.text, cursor.offset,
+                                                 cursor.kind, settings.completion)
+                answered.append(answer)
+                found = score(answer.text, cursor.expected, cursor.kind)
+                print(f"  {'bare':9} {cursor.key:60} "
+                      f"{'exact' if found.exact else f'{found.similarity:.2f} '} "
+                      f"{answer.latency_ms:6.0f} ms "
+                      f"{shown_part(answer.text, cursor.kind)[:50]!r}", flush=True)
+        finally:
+            if backend is not None:
+                await backend.aclose()
+        return answered
+
+    return asyncio.run(run())
+
+
+def evaluate(cursors: Sequence[Case], roots: dict[str, Path], model: Path,
              triggers: Sequence[Trigger] = ("automatic", "invoked"),
              settings: dict[str, Any] | None = None, attribution: bool = True,
              stages: Sequence[str] | None = None,
              checkpoint: Callable[[dict[str, Any]], None] | None = None,
-             bare_answers: Callable[[], dict[str, Answer]] | None = None) -> dict[str, Any]:
-    """Run the cursors through the pipeline and the bare model; the figures and the losses.
+             bare_answers: Callable[[], dict[str, Answer]] | None = None,
+             opened: Opened | None = None) -> dict[str, Any]:
+    """Run the cases through the pipeline and the bare model; the figures and the losses.
 
     `checkpoint` gets the result without the losses before the attribution starts.
-    `bare_answers` gives (by cursor key) the bare model's answers from an earlier run of
-    the same cursors and settings (it is deterministic), to reuse; it is called after the
+    `bare_answers` gives (by case key) the bare model's answers from an earlier run of
+    the same cases and settings (it is deterministic), to reuse; it is called after the
     pipeline's runs, so a run still going on beside this one may have written them by then.
     """
-    answers = run_pipeline(cursors, roots, model, triggers, settings)
     settings = settings or {}
     parsed, errors = parse_settings(settings)
     if errors:
         raise SystemExit("; ".join(errors))
-    completion = parsed.completion
-    print(f"{len(cursors)} cursors; bare model ...", flush=True)
-    known = bare_answers() if bare_answers is not None else {}
-    bare = None if all(c.key in known for c in cursors) else \
-        Bare(model, completion, parsed.llama_cpp.context_size, parsed.llama_cpp.threads)
-    answered: list[Answer] = []
-    try:
-        for cursor in cursors:
-            answered.append(known[cursor.key] if cursor.key in known or bare is None
-                            else bare.complete(cursor))
-            found = score(answered[-1].text, cursor.expected, cursor.kind)
-            print(f"  {'bare':9} {cursor.key:60} "
-                  f"{'exact' if found.exact else f'{found.similarity:.2f} '} "
-                  f"{answered[-1].latency_ms:6.0f} ms "
-                  f"{shown_part(answered[-1].text, cursor.kind)[:50]!r}", flush=True)
-    finally:
-        if bare is not None:
-            bare.close()
+    answers = run_pipeline(cursors, roots, model, triggers, settings, opened=opened)
+    print(f"{len(cursors)} cases; bare model ...", flush=True)
+    answered = bare_run(cursors, model, parsed,
+                        bare_answers() if bare_answers is not None else {})
     rows = [Row(cursor, b, {t: answers[(cursor.key, t)] for t in triggers})
             for cursor, b in zip(cursors, answered, strict=True)]
     result: dict[str, Any] = {
         "figures": table(rows, triggers), "losses": [], "loss_stages": {},
+        "rules": rule_lift(rows, parsed.completion),
         "rows": [{"cursor": asdict(r.cursor) | {"text": None}, "bare": asdict(r.bare),
                   "ours": {t: asdict(a) for t, a in r.ours.items()},
                   "scores": {k: asdict(s) for k, s in r.scores().items()}} for r in rows]}
     if checkpoint is not None:
         checkpoint(result)
     if attribution:
-        losses = attribute(rows, roots, model, settings, completion, stages)
+        losses = attribute(rows, roots, model, settings, parsed.completion, stages, opened)
         result |= {"losses": [asdict(loss) for loss in losses],
                    "loss_stages": _stage_counts(losses)}
     return result
@@ -1021,6 +616,82 @@ def _stage_counts(losses: Sequence[Loss]) -> dict[str, int]:
     for loss in losses:
         counts[loss.stage] += 1
     return dict(counts)
+
+
+def unrelated(sources: Sequence[Source], roots: dict[str, Path], count: int) -> Opened:
+    """For each package, `count` source files of the other packages to keep open: those of
+    its own language first (they share its keywords and idioms), in a fixed order."""
+    if count <= 0:
+        return {}
+    files = {s.folder: sorted(source_files(roots[s.folder]),
+                              key=lambda p: hashlib.sha256(str(p.name).encode()).hexdigest())
+             for s in sources}
+    opened: Opened = {}
+    for source in sources:
+        others = sorted((s for s in sources if s.folder != source.folder),
+                        key=lambda s: (s.language != source.language, s.folder))
+        pool = [path for other in others for path in files[other.folder]]
+        opened[source.folder] = [(path, language_id_for(path.name)) for path in pool[:count]]
+    return opened
+
+
+def source_lift(rows: Sequence[Row], roots: dict[str, Path], model: Path,
+                settings: dict[str, Any], opened: Opened | None = None) -> dict[str, Any]:
+    """Each source switched off alone, on the (case, trigger) pairs whose prompt held one of
+    its snippets; the others' prompts would not change. Per source: the pairs, exact and
+    similarity with and without it, and how many pairs it wins and loses."""
+    base = parse_settings(settings)[0].context.source_names
+    lifts: dict[str, Any] = {}
+    for name in CONTEXT_SOURCES:
+        if name not in base:
+            continue
+        off = _merge(settings, {"context": {"sources": ",".join(
+            n for n in CONTEXT_SOURCES if n in base and n != name)}})
+        with_it: list[tuple[Case, Trigger, Answer]] = [
+            (row.cursor, trigger, answer) for row in rows
+            for trigger, answer in row.ours.items() if name in answer.sources]
+        entry: dict[str, Any] = {"pairs": len(with_it), "cases": []}
+        for trigger in TRIGGERS:
+            todo = [(c, a) for c, t, a in with_it if t == trigger]
+            if not todo:
+                continue
+            print(f"lift: {name} off, {trigger}, {len(todo)} cases", flush=True)
+            again = run_pipeline([c for c, _ in todo], roots, model, (trigger,), off,
+                                 verbose=False, opened=opened)
+            for cursor, answer in todo:
+                without = again[(cursor.key, trigger)]
+                on, gone = (score(a.text, cursor.expected, cursor.kind)
+                            for a in (answer, without))
+                entry["cases"].append({"case": cursor.key, "language": cursor.language,
+                                       "trigger": trigger, "with": answer.text,
+                                       "without": without.text, "exact_with": on.exact,
+                                       "exact_without": gone.exact,
+                                       "similarity_with": on.similarity,
+                                       "similarity_without": gone.similarity})
+        cases = entry["cases"]
+        entry |= {
+            "exact_with": sum(c["exact_with"] for c in cases),
+            "exact_without": sum(c["exact_without"] for c in cases),
+            "similarity_with": _mean([c["similarity_with"] for c in cases]),
+            "similarity_without": _mean([c["similarity_without"] for c in cases]),
+            "won": sum(c["exact_with"] and not c["exact_without"] for c in cases),
+            "lost": sum(c["exact_without"] and not c["exact_with"] for c in cases),
+            "pairs_total": sum(len(row.ours) for row in rows)}
+        lifts[name] = entry
+    return lifts
+
+
+def print_lift(lifts: dict[str, Any]) -> None:
+    """One line per source: where it put snippets, and what switching it off changes."""
+    print(f"\n{'source':12} {'pairs':>11} {'exact with':>10} {'without':>8} {'won':>4} "
+          f"{'lost':>4} {'sim with':>8} {'without':>8}")
+    for name, f in lifts.items():
+        sim_with = "-" if f["similarity_with"] is None else f"{f['similarity_with']:.3f}"
+        sim_without = "-" if f["similarity_without"] is None \
+            else f"{f['similarity_without']:.3f}"
+        print(f"{name:12} {f['pairs']:4}/{f['pairs_total']:<6} {f['exact_with']:10} "
+              f"{f['exact_without']:8} {f['won']:4} {f['lost']:4} {sim_with:>8} "
+              f"{sim_without:>8}")
 
 
 @contextlib.contextmanager
@@ -1056,6 +727,11 @@ def main() -> None:
                          help="server stages to run lost cursors again without, comma-"
                          "separated (default all: " + ", ".join(n for n, _, _ in SERVER_STAGES)
                          + "; `none`: post-processing replays only, which cost no model call)")
+    parser_.add_argument("--open-unrelated", type=int, default=0, metavar="N",
+                         help="keep N files of other packages open beside the cases")
+    parser_.add_argument("--lift-from", type=Path, metavar="RUN.json",
+                         help="measure each context source's lift on an earlier run's cases "
+                         "(same cases and settings): writes the lift table to --json")
     parser_.add_argument("--seed", type=int, default=13)
     parser_.add_argument("--cache", type=Path, default=default_home() / "bench" / "fim")
     parser_.add_argument("--json", type=Path)
@@ -1067,7 +743,7 @@ def main() -> None:
     sources = [s for s in SOURCES if s.language in languages]
     started = time.perf_counter()
     with prepared(sources, args.cache) as roots:
-        cursors: list[Cursor] = []
+        cursors: list[Case] = []
         for language in languages:
             found = [c for s in sources if s.language == language
                      for c in sample(roots[s.folder], args.lines, args.blocks, split=args.split,
@@ -1086,15 +762,27 @@ def main() -> None:
 
         stages = [] if args.stages == "none" else args.stages.split(",") if args.stages \
             else None
+        opened = unrelated(sources, roots, args.open_unrelated)
+        if args.lift_from:
+            earlier = json.loads(args.lift_from.read_text())
+            by_key = {c.key: c for c in cursors}
+            rows = [Row(by_key[_key(r["cursor"])], _answer(r["bare"]),
+                        {t: _answer(a) for t, a in r["ours"].items()})
+                    for r in earlier["rows"] if _key(r["cursor"]) in by_key]
+            lifts = source_lift(rows, roots, model, args.settings, opened)
+            print_lift(lifts)
+            out.write_text(json.dumps({"lift": lifts, "from": str(args.lift_from),
+                                       "settings": args.settings}, indent=1) + "\n")
+            return
         if args.attribute_from:
             # Only the attribution, for the lost cursors of an earlier run of the same cursors.
             earlier = json.loads(args.attribute_from.read_text())
             by_key = {c.key: c for c in cursors}
-            rows = [Row(by_key[_key(r["cursor"])], Answer(**r["bare"]),
-                        {t: Answer(**a) for t, a in r["ours"].items()})
+            rows = [Row(by_key[_key(r["cursor"])], _answer(r["bare"]),
+                        {t: _answer(a) for t, a in r["ours"].items()})
                     for r in earlier["rows"] if _key(r["cursor"]) in by_key]
             completion = parse_settings(args.settings)[0].completion
-            losses = attribute(rows, roots, model, args.settings, completion, stages)
+            losses = attribute(rows, roots, model, args.settings, completion, stages, opened)
             earlier |= {"losses": [asdict(loss) for loss in losses],
                         "loss_stages": _stage_counts(losses)}
             print_losses(losses)
@@ -1105,17 +793,26 @@ def main() -> None:
             if not args.bare_from or not args.bare_from.exists():
                 return {}
             earlier = json.loads(args.bare_from.read_text())
-            return {_key(row["cursor"]): Answer(**row["bare"]) for row in earlier["rows"]}
+            return {_key(row["cursor"]): _answer(row["bare"]) for row in earlier["rows"]}
 
         result = evaluate(cursors, roots, model, triggers, args.settings,
-                          not args.no_attribution, stages, checkpoint, reused)
+                          not args.no_attribution, stages, checkpoint, reused, opened)
     print_table(result["figures"], triggers)
+    print_rule_lift(result["rules"])
     print_losses([Loss(**loss) for loss in result["losses"]])
     result |= {"model": model.name, "split": args.split, "seed": args.seed,
-               "settings": args.settings, "wall_s": round(time.perf_counter() - started, 1),
+               "settings": args.settings, "open_unrelated": args.open_unrelated,
+               "wall_s": round(time.perf_counter() - started, 1),
                "sources": [asdict(s) for s in sources]}
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {out}")
+
+
+def _answer(found: dict[str, Any]) -> Answer:
+    """An answer from its JSON form."""
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in found.items()}
+    return Answer(**fields)
 
 
 def _key(cursor: dict[str, Any]) -> str:
@@ -1123,13 +820,13 @@ def _key(cursor: dict[str, Any]) -> str:
     return f"{cursor['package']}/{cursor['path']}:{cursor['line'] + 1}:{cursor['kind']}"
 
 
-def _spread(cursors: list[Cursor], wanted: int) -> list[Cursor]:
+def _spread(cursors: list[Case], wanted: int) -> list[Case]:
     """`wanted` cursors taken round-robin over packages (each package's own order kept)."""
-    by_package: dict[str, list[Cursor]] = defaultdict(list)
+    by_package: dict[str, list[Case]] = defaultdict(list)
     for cursor in cursors:
         by_package[cursor.package].append(cursor)
     queues = [list(group) for _, group in sorted(by_package.items())]
-    taken: list[Cursor] = []
+    taken: list[Case] = []
     while len(taken) < wanted and any(queues):
         for queue in queues:
             if queue and len(taken) < wanted:

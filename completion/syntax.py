@@ -7,6 +7,9 @@ from tree_sitter import Node, Parser, Tree
 from lspilot.context.languages import parser
 
 _CLOSERS = set(")]};,")
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+_CLOSING = set(_PAIRS.values())
+_QUOTES = "\"'`"
 
 SLICE_CHARS = 20_000
 """Without a document's tree, the cursor is judged on this much text either side of it."""
@@ -42,9 +45,18 @@ def keep_valid(language_id: str, prefix: str, completion: str, suffix: str) -> s
         return completion
     baseline = errors(ts_parser, prefix + suffix)
 
+    line_prefix = prefix[prefix.rfind("\n") + 1:]
+
     def valid(candidate: str) -> bool:
-        return bool(candidate.strip()) and \
-            errors(ts_parser, prefix + candidate + suffix) <= baseline
+        if not candidate.strip():
+            return False
+        if errors(ts_parser, prefix + candidate + suffix) <= baseline:
+            return True
+        # A completion may end by opening a block (`if x {`, `def f():`, `foo(`) whose
+        # body the user writes next: a plain client shows it, and so does the check.
+        closing = open_blocks_closed(language_id, line_prefix, candidate)
+        return bool(closing) and \
+            errors(ts_parser, prefix + candidate + closing + suffix) <= baseline
 
     lines = completion.split("\n")
     for size in range(len(lines), 0, -1):
@@ -57,6 +69,65 @@ def keep_valid(language_id: str, prefix: str, completion: str, suffix: str) -> s
                 break
             candidate = candidate[:-1].rstrip()
     return ""
+
+
+def open_blocks_closed(language_id: str, line_prefix: str, completion: str) -> str:
+    """What closes the blocks `completion` opens at the ends of its lines and leaves open.
+
+    Empty when it leaves none open, or one open in the middle of a line (`return (y`: a
+    half-written expression, not a block to write next, unless another that ends the line
+    is inside it: `forEach((x) => {`). Brackets get their closers, each
+    on a line of its own; in Python a last line ending with `:` gets an indented `pass`.
+    A rough scan (quotes on one line, line comments), good enough to relax a check.
+    """
+    comment = "#" if language_id == "python" else "//"
+    stack: list[tuple[str, int, bool]] = []  # open brackets: line, whether it ends it
+    last = ""
+    for number, line in enumerate(completion.split("\n")):
+        code = _code_of(line, comment).rstrip()
+        if code.strip():
+            last = (line_prefix if number == 0 else "") + code
+        for index, char in enumerate(code):
+            if char in _PAIRS:
+                stack.append((char, number, index == len(code) - 1))
+            elif char in _CLOSING:
+                if not stack or _PAIRS[stack[-1][0]] != char:
+                    return ""
+                stack.pop()
+    # The innermost bracket left open on each line must end it: `foo((x) => {` opens lines,
+    # `foo(a, ` does not.
+    innermost = {line: ends_line for _, line, ends_line in stack}
+    if not all(innermost.values()):
+        return ""
+    closing = "".join("\n" + _PAIRS[char] for char, _, _ in reversed(stack))
+    if not closing and language_id == "python" and last.endswith(":"):
+        indent = last[: len(last) - len(last.lstrip(" \t"))]
+        closing = "\n" + indent + ("\t" if indent.startswith("\t") else "    ") + "pass"
+    return closing
+
+
+def _code_of(line: str, comment: str) -> str:
+    """The line with its strings blanked and its line comment cut (a rough scan)."""
+    out = []
+    quote = ""
+    escaped = False
+    for index, char in enumerate(line):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            out.append(" ")
+        elif char in _QUOTES:
+            quote = char
+            out.append(" ")
+        elif line.startswith(comment, index):
+            break
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def in_comment_or_string(language_id: str, text: str, offset: int,

@@ -65,8 +65,8 @@ class _Key:
     uri: str
     window_start: int
     budget: int
-    versions: tuple[Hashable, ...]
-    """Each source's version, in the sources' order."""
+    versions: tuple[tuple[str, Hashable], ...]
+    """Each source asked and its version, in the sources' order."""
 
 
 @dataclass
@@ -236,8 +236,10 @@ class Workspace:
         open_files = OpenFiles(
             tuple((self.relative(d.uri), d.text) for d in documents if d.uri != uri),
             {self.relative(d.uri): d.text for d in documents})
+        names = self.settings.source_names
+        sources = tuple(source for source in self.sources if source.name in names)
         key = _Key(uri, first, budget,
-                   tuple(source.version(path, open_files) for source in self.sources))
+                   tuple((source.name, source.version(path, open_files)) for source in sources))
         last_time = self._last if self._last is not None and self._last.key == key else None
         if last_time is not None and last_time.line == line:
             return last_time.gathered
@@ -246,7 +248,7 @@ class Workspace:
         # Later edits change the document's tree in place: the worker reads a copy.
         job = _Job(path, language_id, text, line, range(first, last + 1),
                    tree.copy() if tree is not None else None, open_files,
-                   last_time.scope if last_time is not None else None)
+                   last_time.scope if last_time is not None else None, sources)
         # The server keeps no tree for this document (too large, or too slow to parse):
         # parsing it for every request would spend what the tree's bounds saved.
         job.analyze = tree is not None or own is None or language(language_id) is None
@@ -269,7 +271,7 @@ class Workspace:
         offered.sort(key=lambda s: (-s.score, s.path, s.start_line, s.source, s.text))
         offered = offered[:OFFERED]
         chosen = fit(offered, budget, count_tokens)
-        late = tuple(source.name for source in self.sources if source.name not in source_ms)
+        late = tuple(source.name for source in sources if source.name not in source_ms)
         gathered = Gathered(repo, path, tuple(chosen), tuple(offered), source_ms, late,
                             round((self._clock() - started) * 1000, 3))
         self._last = _Last(key, line, job.scope, gathered)
@@ -296,7 +298,7 @@ class Workspace:
         ready = self.index is not None and self.index.ready
         request = Request(site, job.documents, resolve,
                           tuple(related_files(site, resolve)) if ready else ())
-        for source in self.sources:
+        for source in job.sources:
             due = started + source.deadline * deadline_s
 
             def late(due: float = due) -> bool:
@@ -330,7 +332,8 @@ class _Job:
 
     def __init__(self, path: str, language_id: str, text: str, line: int, window: range,
                  tree: Tree | None, open_files: OpenFiles,
-                 last_scope: tuple[int, str] | None) -> None:
+                 last_scope: tuple[int, str] | None,
+                 sources: tuple[ContextSource, ...]) -> None:
         self.path = path
         self.language_id = language_id
         self.text = text
@@ -341,6 +344,8 @@ class _Job:
         self.documents = open_files
         self.last_scope = last_scope
         """The scope the last context was gathered for, when it may be reused."""
+        self.sources = sources
+        """The sources the settings ask for, in the workspace's order."""
         self.scope: tuple[int, str] | None = None
         self.reuse = False
         self.analyze = True

@@ -132,6 +132,31 @@ def _parser() -> argparse.ArgumentParser:
                       choices=["debug", "info", "warning", "error"])
     edit.set_defaults(run=_edit)
 
+    bench = commands.add_parser(
+        "bench", help="how right completions are on your own code: lspilot against the bare "
+        "model, per language")
+    bench.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                       help="the repository to cut holes from (default: here); a scratch "
+                       "copy of its files is used, yours are never written")
+    bench.add_argument("--model", action="append", metavar="ID",
+                       help="a model to measure (catalog name, .gguf path or BACKEND:MODEL); "
+                       "repeat to compare (default: the autocomplete model)")
+    bench.add_argument("--lines", type=int, default=10, metavar="N",
+                       help="line holes per language (default 10)")
+    bench.add_argument("--blocks", type=int, default=5, metavar="N",
+                       help="block holes per language (default 5)")
+    bench.add_argument("--languages", metavar="ID,...",
+                       help="only these languages (LSP ids: python,go,rust,...)")
+    bench.add_argument("--trigger", choices=["automatic", "invoked"], default="automatic",
+                       help="ask as while typing (default) or as when invoked by a key")
+    bench.add_argument("--seed", type=int, default=13, help="which holes are cut")
+    bench.add_argument("--settings", metavar="JSON",
+                       help='settings for both runs, as an editor sends them, e.g. '
+                       '\'{"completion": {"maxTokens": 48}}\'')
+    bench.add_argument("--json", type=Path, metavar="FILE",
+                       help="write every hole's answers and the figures here")
+    bench.set_defaults(run=_bench)
+
     models = commands.add_parser("models", help="list or fetch models")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     listing = model_commands.add_parser("list", help="the catalog and what is cached")
@@ -304,6 +329,12 @@ def _edit(args: argparse.Namespace) -> int:
     from lspilot.edit_cli import edit_files
 
     return edit_files(args, ProgressBar())
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from lspilot.bench_cli import run_bench
+
+    return run_bench(args, ProgressBar())
 
 
 def _models_list(args: argparse.Namespace) -> int:

@@ -22,13 +22,17 @@ TEMPLATE_FAMILIES = ("qwen2.5-coder", "codegemma", "codellama", "deepseek-coder"
 """The FIM template families `templates.fim.TEMPLATES` ships (a test keeps the two equal);
 spelled out here so that settings import nothing of lspilot's."""
 
+CONTEXT_SOURCES = ("scope", "definition", "usage", "git_diff", "open_file", "recent_edit")
+"""The context sources `context/workspace.py` asks, in its order (a test keeps them equal)."""
+
 
 def _setting(default: Any, doc: str, *, minimum: float | None = None,
              maximum: float | None = None, choices: tuple[str, ...] | None = None,
-             may_be_empty: bool = False) -> Any:
+             items: tuple[str, ...] | None = None, may_be_empty: bool = False) -> Any:
+    """`items`: the value is a comma-separated list of these names (each at most once)."""
     return field(default=default, metadata={"doc": doc, "minimum": minimum,
                                             "maximum": maximum, "choices": choices,
-                                            "may_be_empty": may_be_empty})
+                                            "items": items, "may_be_empty": may_be_empty})
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,15 @@ class ContextSettings:
     index_workspace: bool = _setting(
         True, "Index the workspace's files (in the background, honouring .gitignore and "
         ".lspilotignore) to find definitions and usages in files that are not open.")
+    sources: str = _setting(
+        ",".join(CONTEXT_SOURCES), "The context sources asked, comma-separated (any of "
+        + ", ".join(CONTEXT_SOURCES) + "); empty: none.", items=CONTEXT_SOURCES,
+        may_be_empty=True)
+
+    @property
+    def source_names(self) -> frozenset[str]:
+        """The names in `sources`."""
+        return frozenset(name.strip() for name in self.sources.split(",") if name.strip())
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,14 @@ def _check_value(f: dataclasses.Field[Any], current: Any, value: Any) -> str | N
         return f"must be at most {meta['maximum']}, got {value!r}"
     if meta.get("choices") and value not in meta["choices"]:
         return f"must be one of {', '.join(meta['choices'])}, got {value!r}"
+    if meta.get("items") is not None:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in meta["items"]]
+        if unknown:
+            return f"unknown {', '.join(map(repr, unknown))}: names are " \
+                f"{', '.join(meta['items'])}"
+        if len(set(names)) < len(names):
+            return f"a name comes twice in {value!r}"
     if expected is str and not value.strip() and not meta.get("may_be_empty"):
         return "must not be empty"
     return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-from lspilot.cli import cursor_offset, parse_cursor
+from lspilot.cli import _parser, cursor_offset, parse_cursor
 from lspilot.settings import json_schema, parse_settings
 from lspilot.templates import TEMPLATES
 
@@ -84,3 +85,26 @@ def test_the_context_section_lists_every_source() -> None:
     section = README.split("\n## Context from the workspace", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
     assert set(rows) == set(VOLATILITY)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's subcommands by name (none: empty)."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_the_commands_table_names_real_commands_and_options() -> None:
+    table = README.split("\n## Commands", 1)[1].split("\n\n", 2)[1]
+    rows = table.splitlines()[2:]
+    assert len(rows) >= 8
+    for row in rows:
+        command = row.strip("|").split(" | ", 1)[0]
+        parser = _parser()
+        for word in command.strip(" `").split()[1:]:
+            parser = subcommands(parser).get(word, parser)
+        options = {o for a in parser._actions for o in a.option_strings}
+        for option in re.findall(r"`(--[\w-]+)", row):
+            assert option in options, f"{command}: {option}"

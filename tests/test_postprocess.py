@@ -140,6 +140,29 @@ def test_completions_that_add_syntax_errors_are_trimmed_or_dropped(
     assert postprocess(middle, cursor, is_multiline(cursor), 8, language) == expected
 
 
+@pytest.mark.parametrize(("language", "fixture", "middle", "expected"), [
+    # bench/fim: a first line that opens a block, its body still to write, was dropped
+    ("rust", "fn f() {\n    █\n    g();\n}\n", "if x.is_null() {", "if x.is_null() {"),
+    ("python", "def f(x):\n    █\n    return x\n", "if protocol_encoding:",
+     "if protocol_encoding:"),
+    ("python", "def f(x):\n    █\n    return x\n", "if x:  # soon", "if x:  # soon"),
+    ("go", "func f() {\n\t█\n}\n", "for i := range xs {\n\t\tg(i)",
+     "for i := range xs {\n\t\tg(i)"),  # cut at maxLines inside its body
+    ("java", "class A {\n  void f() {\n    █\n  }\n}\n", "} catch (Exception e) {", ""),
+    ("javascript", "function f() {\n  █\n}\n", "const o = foo(", "const o = foo("),
+    ("typescript", "function f() {\n  █\n}\n", "items.forEach((x) => {",
+     "items.forEach((x) => {"),
+    # a bracket left open in the middle of a line is a half-written expression
+    ("python", "def f(x):\n    █\n", "y = 1\n    return (y", "y = 1"),
+    ("javascript", "function f() {\n  █\n}\n", "foo(function () {", "foo(function () {"),
+    ("javascript", "function f() {\n  █\n}\n", "const x = foo(a, ", ""),
+])
+def test_a_completion_may_end_by_opening_a_block(language: str, fixture: str, middle: str,
+                                                 expected: str) -> None:
+    cursor = cursor_at(*at_cursor(fixture))
+    assert postprocess(middle, cursor, is_multiline(cursor), 8, language) == expected
+
+
 @pytest.mark.parametrize(("fixture", "streamed", "done"), [
     ("def f():\n    █", "x = 1\ny = 2\n", True),       # left the block
     ("def f():\n    █\n    return x", "x = 1\n    return x\n", True),  # repeats the suffix

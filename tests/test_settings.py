@@ -17,6 +17,9 @@ from lspilot.settings import Settings, json_schema, parse_settings
     ({"llamaCpp": {"contextSize": 2048}}, lambda s: s.llama_cpp.context_size == 2048),
     ({"logLevel": "debug"}, lambda s: s.log_level == "debug"),
     ({"lspilot": {"logLevel": "error"}}, lambda s: s.log_level == "error"),
+    ({"context": {"sources": " definition, usage"}},
+     lambda s: s.context.source_names == {"definition", "usage"}),
+    ({"context": {"sources": ""}}, lambda s: s.context.source_names == set()),
     (None, lambda s: s == Settings()),
 ])
 def test_valid_settings_apply(raw: dict[str, Any], check: Any) -> None:
@@ -34,6 +37,8 @@ def test_valid_settings_apply(raw: dict[str, Any], check: Any) -> None:
     ({"models": "qwen"}, "lspilot.models: expected an object"),
     ({"modles": {}}, "lspilot.modles: unknown setting"),
     ({"logLevel": "loud"}, "lspilot.logLevel: must be one of debug, info, warning, error"),
+    ({"context": {"sources": "scope,usages"}}, "lspilot.context.sources: unknown 'usages'"),
+    ({"context": {"sources": "scope, scope"}}, "lspilot.context.sources: a name comes twice"),
     ([1, 2], "lspilot: expected an object"),
 ])
 def test_bad_settings_are_reported_and_defaults_stay(raw: Any, message: str) -> None:
@@ -82,3 +87,11 @@ def test_no_setting_takes_nan_or_infinity(value: float) -> None:
                                        "servers": {"readTimeout": value}})
     assert settings == Settings()
     assert len(errors) == 2 and all("finite" in e for e in errors)
+
+
+def test_the_context_sources_setting_names_the_workspaces_sources() -> None:
+    from lspilot.context.workspace import Workspace
+    from lspilot.settings import CONTEXT_SOURCES, ContextSettings
+
+    workspace = Workspace(None, ContextSettings(), list)
+    assert tuple(source.name for source in workspace.sources) == CONTEXT_SOURCES

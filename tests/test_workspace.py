@@ -110,6 +110,26 @@ async def test_context_is_reused_inside_a_function_and_gathered_again_outside(ro
     assert elsewhere is not at_a
 
 
+async def test_only_the_sources_the_settings_name_are_asked(root: Path) -> None:
+    documents = Documents()
+    uri = (root / "pkg" / "app.py").as_uri()
+    documents.open(uri, "python", 1, APP)
+    workspace = started(root, documents)
+    try:
+        everything = await gather(workspace, documents, uri, 6, 11)
+        # A settings change applies at once, and the last context is not reused across it.
+        workspace.settings = dataclasses.replace(workspace.settings, sources="scope,usage")
+        fewer = await gather(workspace, documents, uri, 6, 11)
+        workspace.settings = dataclasses.replace(workspace.settings, sources="")
+        none = await gather(workspace, documents, uri, 6, 11)
+    finally:
+        workspace.stop()
+    assert "definition" in {s.source for s in everything.offered}
+    assert set(fewer.source_ms) == {"scope", "usage"}
+    assert {s.source for s in fewer.offered} <= {"scope", "usage"}
+    assert none.source_ms == {} and none.snippets == () and none.late == ()
+
+
 async def test_uncommitted_hunks_come_as_code(root: Path) -> None:
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
