@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -297,6 +296,7 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
                    settings: ContextSettings) -> Workspace:
     """The context engine for a one-off completion: index the workspace, then return."""
     from lspilot.context.workspace import Workspace
+    from lspilot.lsp.documents import Document
 
     shallow = False
     if folder is None:
@@ -309,14 +309,8 @@ def _workspace_for(path: Path, folder: Path | None, request: CompletionRequest,
               "folder only (not its subfolders); --workspace DIR to use a whole folder",
               file=sys.stderr)
 
-    @dataclass
-    class _Open:
-        uri: str
-        language_id: str
-        text: str
-        syntax: None = None
-
-    document = _Open(request.uri, request.language_id, request.text)
+    # The file as the server holds an open document: its tree parsed within the same bounds.
+    document = Document(request.uri, request.language_id, 0, request.text)
     workspace = Workspace(folder, settings, lambda: [document], shallow=shallow)
     workspace.start()
     if workspace.index is not None and not workspace.index.wait_ready(120):

@@ -17,15 +17,16 @@ from tests.polling import wait_until
 @contextmanager
 def llama_cpp_server(models: dict[str, Path], port: int, *, n_ctx: int = 1024,
                      threads: int = 1, api_key: str | None = None,
-                     log: Path | None = None) -> Iterator[str]:
-    """A server on 127.0.0.1:`port` with each model under its alias; yields the API base."""
+                     log: Path) -> Iterator[str]:
+    """A server on 127.0.0.1:`port` with each model under its alias; yields the API base.
+    Its config and output go beside `log` (a test's temporary folder)."""
     config = {"host": "127.0.0.1", "port": port, "api_key": api_key,
               "models": [{"model": str(path), "model_alias": alias, "n_ctx": n_ctx,
                           "n_threads": threads, "n_threads_batch": threads, "verbose": False}
                          for alias, path in models.items()]}
-    config_file = (log or Path(f"/tmp/lspilot-llama-server-{port}.log")).with_suffix(".json")
+    config_file = log.with_suffix(".json")
     config_file.write_text(json.dumps({k: v for k, v in config.items() if v is not None}))
-    out = (log or Path(f"/tmp/lspilot-llama-server-{port}.log")).open("wb")
+    out = log.open("wb")
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file",
                                 str(config_file)], stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"

@@ -175,10 +175,11 @@ def server_port() -> int:
 
 
 @pytest_lsp.fixture(config=SERVER)
-async def server_client(lsp_client: LanguageClient, tiny_model: Path, server_port: int) -> Any:
+async def server_client(lsp_client: LanguageClient, tiny_model: Path, server_port: int,
+                        tmp_path: Path) -> Any:
     stack = ExitStack()
     base = stack.enter_context(llama_cpp_server({"tiny": tiny_model}, server_port,
-                                                log=Path(f"/tmp/lspilot-lsp-{server_port}.log")))
+                                                log=tmp_path / "server.log"))
     lsp_client.statuses = collect_status(lsp_client)  # type: ignore[attr-defined]
     lsp_client.stack = stack  # type: ignore[attr-defined]
     await lsp_client.initialize_session(types.InitializeParams(
@@ -191,7 +192,8 @@ async def server_client(lsp_client: LanguageClient, tiny_model: Path, server_por
 
 
 async def test_a_server_backend_fails_once_and_recovers_without_restart(
-        server_client: LanguageClient, tiny_model: Path, server_port: int) -> None:
+        server_client: LanguageClient, tiny_model: Path, server_port: int,
+        tmp_path: Path) -> None:
     client = server_client
     statuses = client.statuses  # type: ignore[attr-defined]
     await wait_status(statuses, state="ready", backend="openai", template="qwen2.5-coder")
@@ -212,7 +214,7 @@ async def test_a_server_backend_fails_once_and_recovers_without_restart(
     assert "is it running?" in down["message"]
 
     with llama_cpp_server({"tiny": tiny_model}, server_port,
-                          log=Path(f"/tmp/lspilot-lsp-{server_port}-again.log")):
+                          log=tmp_path / "server-again.log"):
         since = len(statuses)
         again = "file:///work/again.py"
         open_doc(client, again, "def add(a, b):\n    return \n")
@@ -242,7 +244,8 @@ async def early_client(lsp_client: LanguageClient, tiny_model: Path, server_port
 # tier has tests/test_slot.py, which retries on an injected clock.
 @pytest.mark.slow
 async def test_a_server_down_at_start_is_connected_once_it_comes_up(
-        early_client: LanguageClient, tiny_model: Path, server_port: int) -> None:
+        early_client: LanguageClient, tiny_model: Path, server_port: int,
+        tmp_path: Path) -> None:
     client = early_client
     failed = await wait_status(client.statuses, state="error")  # type: ignore[attr-defined]
     assert "cannot reach" in failed["message"]
@@ -250,7 +253,7 @@ async def test_a_server_down_at_start_is_connected_once_it_comes_up(
     result = await inline(client, URI, 0, 4)
     assert result is not None and not result.items
     with llama_cpp_server({"tiny": tiny_model}, server_port,
-                          log=Path(f"/tmp/lspilot-lsp-{server_port}-late.log")):
+                          log=tmp_path / "server-late.log"):
         # The slot tries again at most every RETRY_SECONDS, on a request.
         result = await until(lambda: inline(client, URI, 0, 4),
                              lambda result: result is not None and result.items, timeout=20,
