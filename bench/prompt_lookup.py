@@ -106,12 +106,14 @@ def measure(model: Path, mode: str, draft: int, threads: int, context: int,
                 "rewrote_correctly": expected.strip() in reply,
                 "reply_sha": hashlib.sha256(reply.encode()).hexdigest()[:12]}
 
+    load_before = os.getloadavg()[0]
     cold = rewrite()
     # The same prompt again: it comes from the KV cache, so this run is the generation alone
     # (wall and CPU time), the fairer figure on a machine shared with other work.
     warm = rewrite() if again else {}
     return {"mode": mode, "draft": draft if lookup else 0, "load_s": round(load_s, 2),
-            "cold": cold, "warm": warm, **{k: round(v) for k, v in memory().items()}}
+            "cold": cold, "warm": warm, **{k: round(v) for k, v in memory().items()},
+            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
 def main() -> None:

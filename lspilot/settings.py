@@ -148,6 +148,10 @@ class LlamaCppSettings:
                                minimum=8, maximum=8192)
     reuse_kv_cache: bool = _setting(
         True, "Evaluate only the prompt tokens after the part shared with the last prompt.")
+    prompt_lookup: int = _setting(
+        10, "Tokens the edit model drafts from its prompt per step while it copies code "
+        "(prompt-lookup decoding); 0: off. The model then keeps logits for what it writes: "
+        "600 kB a token for Qwen's vocabulary.", minimum=0, maximum=64)
 
 
 @dataclass(frozen=True)

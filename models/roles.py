@@ -66,7 +66,8 @@ def backend_config(model_id: str, llama_cpp: LlamaCppSettings, servers: ServersS
     path = store.resolve(ref.model, progress)
     needed = memory.estimate(path, llama_cpp.context_size)
     memory.check_fits(model_id, needed, memory.available_bytes())
-    return EmbeddedConfig(name=model_id, path=path, llama_cpp=llama_cpp)
+    return EmbeddedConfig(name=model_id, path=path, llama_cpp=llama_cpp,
+                          draft=llama_cpp.prompt_lookup)
 
 
 def with_role(settings: Settings, role: Role, model_id: str) -> Settings:

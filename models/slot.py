@@ -61,8 +61,15 @@ def model_of(settings: Settings, role: Role) -> str:
 
 def for_role(settings: Settings, role: Role) -> Settings:
     """The settings a role's model loads with: an edit reads and writes whole files, so the
-    edit model gets its own context size."""
-    if role != "edit" or settings.llama_cpp.context_size == settings.edit.context_size:
+    edit model gets its own context size, and only it drafts from its prompt."""
+    if role != "edit":
+        # Completions are too short for prompt-lookup decoding to gain, and it would keep
+        # logits for every token they read.
+        if not settings.llama_cpp.prompt_lookup:
+            return settings
+        return dataclasses.replace(settings, llama_cpp=dataclasses.replace(
+            settings.llama_cpp, prompt_lookup=0))
+    if settings.llama_cpp.context_size == settings.edit.context_size:
         return settings
     return dataclasses.replace(settings, llama_cpp=dataclasses.replace(
         settings.llama_cpp, context_size=settings.edit.context_size))

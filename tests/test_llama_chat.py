@@ -43,8 +43,8 @@ def describe(width: float, height: float) -> str:
 FILE = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(30))
 
 
-def load(path: Path, settings: LlamaCppSettings = SETTINGS) -> LlamaCppBackend:
-    backend = make_backend(EmbeddedConfig("tiny-chat", path, settings))
+def load(path: Path, settings: LlamaCppSettings = SETTINGS, draft: int = 0) -> LlamaCppBackend:
+    backend = make_backend(EmbeddedConfig("tiny-chat", path, settings, draft=draft))
     assert isinstance(backend, LlamaCppBackend)
     return backend
 
@@ -253,15 +253,69 @@ def test_a_stop_between_prefill_chunks_keeps_what_was_read(chat_path: Path) -> N
     tokens = backend.chat_tokens(edit_messages())
     stopped, resumed = GenerationStats(), GenerationStats()
     emitted: list[object] = []
-    backend._generate(tokens, GenerationParams(8), stopped, frozenset(), StopAfter(2),
+    backend._generate(tokens, GenerationParams(8), stopped, frozenset(), False, StopAfter(2),
                       emitted.append)
     # stopped: nothing generated, no error
     assert not [e for e in emitted if isinstance(e, str | BaseException)]
     assert stopped.evaluated_tokens == 2 * 64  # two prefill chunks, then the flag
-    backend._generate(tokens, GenerationParams(512), resumed, frozenset(), threading.Event(),
-                      emitted.append)
+    backend._generate(tokens, GenerationParams(512), resumed, frozenset(), False,
+                      threading.Event(), emitted.append)
     assert resumed.evaluated_tokens == len(tokens) - 2 * 64
     assert "".join(p for p in emitted if isinstance(p, str)) == ANSWER
+
+
+class Evals:
+    """Counts the model's batches (a spy on the real llama.cpp call)."""
+
+    def __init__(self, backend: LlamaCppBackend) -> None:
+        self.batches: list[int] = []
+        evaluate = backend._llm.eval
+
+        def counted(tokens: list[int]) -> None:
+            self.batches.append(len(tokens))
+            evaluate(tokens)
+
+        backend._llm.eval = counted
+
+    def steps(self, prompt: int) -> list[int]:
+        """The decoding steps' batches: those after the chunks that read the prompt (all but
+        its last token, which the first step reads)."""
+        read = 0
+        for index, batch in enumerate(self.batches):
+            if read >= prompt - 1:
+                return self.batches[index:]
+            read += batch
+        return []
+
+
+async def test_prompt_lookup_writes_the_same_answer_in_fewer_batches(
+        looping_chat: Path) -> None:
+    # The looping model repeats its three lines: from the second round on, what it writes
+    # is in its context, so drafts of the lines that followed are accepted whole.
+    messages = [Message("user", "count")]
+    plain, drafting = load(looping_chat), load(looping_chat, draft=8)
+    plain_evals, drafting_evals = Evals(plain), Evals(drafting)
+    expected = "one\ntwo\nthree\n" * 20
+    plain_stats, drafting_stats = GenerationStats(), GenerationStats()
+    assert await answer(plain, messages, max_tokens=60, stats=plain_stats) == expected
+    assert await answer(drafting, messages, max_tokens=60, stats=drafting_stats) == expected
+    assert plain_stats.generated_tokens == drafting_stats.generated_tokens == 60
+    prompt = len(plain.chat_tokens(messages))
+    plain_steps, drafting_steps = plain_evals.steps(prompt), drafting_evals.steps(prompt)
+    assert len(plain_steps) == 60 and set(plain_steps) == {1}
+    assert len(drafting_steps) < 20  # up to 9 tokens a step
+    assert max(drafting_steps) == 9  # the token and its 8 drafted followers
+
+
+async def test_completions_never_draft(looping_model: Path) -> None:
+    from lspilot.templates import render
+
+    backend = load(looping_model, draft=8)
+    evals = Evals(backend)
+    stats = GenerationStats()
+    pieces = backend.stream(render(backend.template, "a", ""), GenerationParams(30), stats)
+    assert "".join([p async for p in pieces]) == "xyz" * 10
+    assert evals.steps(len(backend.tokenize(render(backend.template, "a", "")))) == [1] * 30
 
 
 async def test_a_prompt_over_the_context_size_is_an_error(chat_path: Path) -> None:

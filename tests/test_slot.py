@@ -16,8 +16,8 @@ import pytest
 
 from lspilot.models.backends.base import BackendError
 from lspilot.models.roles import with_role
-from lspilot.models.slot import ModelSlot, Target
-from lspilot.settings import Settings
+from lspilot.models.slot import ModelSlot, Target, for_role
+from lspilot.settings import Settings, parse_settings
 from lspilot.templates import TEMPLATES
 
 
@@ -270,3 +270,16 @@ async def test_an_edit_asks_for_the_configured_model_not_the_old_one() -> None:
     slot.configure(with_role(slot.settings, "edit", "b.gguf"))
     with pytest.raises(BackendError, match=r"cannot reach b\.gguf"):
         await slot.ready(configured=True)
+
+
+@pytest.mark.parametrize(("lookup", "role", "drafts", "context"), [
+    (10, "edit", 10, 8192), (10, "autocomplete", 0, 4096), (0, "edit", 0, 8192),
+    (0, "autocomplete", 0, 4096)])
+def test_only_the_edit_model_drafts_from_its_prompt(lookup: int, role: Any, drafts: int,
+                                                    context: int) -> None:
+    settings, errors = parse_settings({"llamaCpp": {"promptLookup": lookup,
+                                                    "contextSize": 4096},
+                                       "edit": {"contextSize": 8192}})
+    assert not errors
+    runtime = for_role(settings, role).llama_cpp
+    assert (runtime.prompt_lookup, runtime.context_size) == (drafts, context)

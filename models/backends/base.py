@@ -110,6 +110,9 @@ class EmbeddedConfig:
     name: str
     path: Path
     llama_cpp: LlamaCppSettings
+    draft: int = 0
+    """Prompt-lookup decoding for chat: tokens drafted from the prompt per step (0: off).
+    The edit role's model gets `llama_cpp.prompt_lookup`; completions never draft."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from typing import Any
 
 import jinja2
 import llama_cpp
+import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
 from lspilot.models.backends.base import (
     BackendError,
@@ -97,6 +99,10 @@ class LlamaCppBackend:
         self._special_attrs: dict[int, bool] = {}
         self._buffer = ctypes.create_string_buffer(256)
         self._chat_formatter: Jinja2ChatFormatter | None = None
+        # Prompt-lookup decoding drafts only for chat (an edit copying code); completions
+        # are too short to gain, so the draft model is set per request.
+        self._draft = llm.draft_model
+        llm.draft_model = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._saved: list[_SavedPrompt] = []
 
@@ -105,11 +111,14 @@ class LlamaCppBackend:
         """Load the model file and detect its template (blocking)."""
         settings = config.llama_cpp
         threads = settings.threads or os.cpu_count() or 1
+        draft = LlamaPromptLookupDecoding(num_pred_tokens=config.draft) if config.draft else None
         try:
+            # A draft is checked in one batch, which needs logits at every position; passed
+            # explicitly, as llama-cpp-python sizes its logits array from this argument.
             llm = llama_cpp.Llama(
                 model_path=str(config.path), n_ctx=settings.context_size,
                 n_batch=settings.batch_size, n_threads=threads, n_threads_batch=threads,
-                verbose=False)
+                logits_all=draft is not None, draft_model=draft, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"llama.cpp could not load {config.path}: {exc}") from exc
         except jinja2.TemplateError as exc:  # llama-cpp-python compiles the chat template
@@ -280,7 +289,7 @@ class LlamaCppBackend:
                      stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
         async with aclosing(self._stream(self.tokenize(prompt), params, stats,
-                                         self._stop_ids)) as pieces:
+                                         self._stop_ids, draft=False)) as pieces:
             async for piece in pieces:
                 yield piece
 
@@ -289,15 +298,17 @@ class LlamaCppBackend:
         """Text pieces of the assistant's answer; closing the iterator stops generation.
 
         The answer ends at the model's end-of-generation tokens (`<|im_end|>`), not at the
-        FIM template's stop tokens, which a chat answer may legitimately mention.
+        FIM template's stop tokens, which a chat answer may legitimately mention. A model
+        loaded with `draft` drafts from the prompt (prompt-lookup decoding): an edit copies
+        most of its answer from the files it was shown.
         """
         async with aclosing(self._stream(self.chat_tokens(messages), params, stats,
-                                         frozenset())) as pieces:
+                                         frozenset(), draft=True)) as pieces:
             async for piece in pieces:
                 yield piece
 
     async def _stream(self, tokens: list[int], params: GenerationParams, stats: GenerationStats,
-                      stop_ids: Set[int]) -> AsyncGenerator[str, None]:
+                      stop_ids: Set[int], draft: bool) -> AsyncGenerator[str, None]:
         if len(tokens) + params.max_tokens > self.context_size:
             raise BackendError(f"prompt ({len(tokens)} tokens) + max_tokens ({params.max_tokens})"
                                f" exceed the context size ({self.context_size})")
@@ -309,7 +320,7 @@ class LlamaCppBackend:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         future = loop.run_in_executor(self._executor, self._generate, tokens, params, stats,
-                                      stop_ids, stop, emit)
+                                      stop_ids, draft, stop, emit)
         try:
             while True:
                 item = await queue.get()
@@ -329,11 +340,11 @@ class LlamaCppBackend:
         await future
 
     def _generate(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
-                  stop_ids: Set[int], stop: threading.Event,
+                  stop_ids: Set[int], draft: bool, stop: threading.Event,
                   emit: Callable[[object], None]) -> None:
         cpu = time.process_time()  # llama.cpp computes in threads of its own
         try:
-            self._generate_tokens(tokens, params, stats, stop_ids, stop, emit)
+            self._generate_tokens(tokens, params, stats, stop_ids, draft, stop, emit)
         except Stopped:
             pass
         except Exception as exc:  # reported to the awaiting coroutine, never lost in a thread
@@ -344,12 +355,19 @@ class LlamaCppBackend:
         emit(_DONE)
 
     def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
-                         stats: GenerationStats, stop_ids: Set[int], stop: threading.Event,
-                         emit: Callable[[object], None]) -> None:
+                         stats: GenerationStats, stop_ids: Set[int], draft: bool,
+                         stop: threading.Event, emit: Callable[[object], None]) -> None:
         started = time.perf_counter()
+        drafting = draft and self._draft is not None
+        self._llm.draft_model = self._draft if drafting else None
         try:
             self._run(tokens, params, stats, stop_ids, stop, emit, started)
         finally:
+            self._llm.draft_model = None
+            if drafting:
+                # The logits kept for each written token (600 kB each on Qwen) serve only
+                # logprobs: a fresh, untouched array gives their memory back.
+                self._llm.scores = np.ndarray(self._llm.scores.shape, dtype=np.single)
             if stats.prompt_ms:
                 stats.generate_ms = (time.perf_counter() - started) * 1000 - stats.prompt_ms
 
@@ -394,12 +412,19 @@ class LlamaCppBackend:
             common = max(common, self._restore(tokens, common))
         llm.n_tokens = common
         stats.needed_tokens = len(tokens) - common + 1  # and the last token, in `generate`
-        for start in range(common, len(tokens), _PREFILL_CHUNK):
-            if stop.is_set():
-                raise Stopped
-            chunk = tokens[start:start + _PREFILL_CHUNK]
-            llm.eval(chunk)
-            stats.evaluated_tokens += len(chunk)
+        # A model that drafts computes logits at every position it evaluates; the prompt's
+        # are never sampled from, and over a 150k vocabulary they cost more than the rest.
+        every_position = llm._logits_all
+        llm._logits_all = False
+        try:
+            for start in range(common, len(tokens), _PREFILL_CHUNK):
+                if stop.is_set():
+                    raise Stopped
+                chunk = tokens[start:start + _PREFILL_CHUNK]
+                llm.eval(chunk)
+                stats.evaluated_tokens += len(chunk)
+        finally:
+            llm._logits_all = every_position
 
     def _save(self, prompt: Sequence[int]) -> None:
         """Keep this place's prompt state, replacing an older state of the same place."""
