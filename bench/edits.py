@@ -138,17 +138,20 @@ class Outcome:
     check_output: str = ""
 
 
-def edit_command(task: Task, model: str, edit_format: str) -> list[str]:
+def edit_command(task: Task, model: str, edit_format: str, settings: str | None = None
+                 ) -> list[str]:
     """The CLI call that performs the task's edit."""
     return [sys.executable, "-m", "lspilot", "edit", task.instruction, *task.files, "--apply",
-            "--json", "--model", model, "--format", edit_format]
+            "--json", "--model", model, "--format", edit_format,
+            *(["--settings", settings] if settings else [])]
 
 
-def run_edit(task: Task, workspace: Path, model: str, edit_format: str) -> Outcome:
+def run_edit(task: Task, workspace: Path, model: str, edit_format: str,
+             settings: str | None = None) -> Outcome:
     """Edit the project in `workspace` through the CLI, then check it."""
     started = time.perf_counter()
     try:
-        result = subprocess.run(edit_command(task, model, edit_format), cwd=workspace,
+        result = subprocess.run(edit_command(task, model, edit_format, settings), cwd=workspace,
                                 capture_output=True, text=True, timeout=EDIT_TIMEOUT)
     except subprocess.TimeoutExpired:
         return Outcome(task.name, model, edit_format, False, False, False,
@@ -257,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--task", action="append", default=[], help="only these tasks")
     parser.add_argument("--solution", action="store_true",
                         help="apply the reference solutions instead of a model's edits")
+    parser.add_argument("--settings", metavar="JSON",
+                        help="settings for every edit (lspilot edit --settings), e.g. "
+                        "'{\"llamaCpp\": {\"promptLookup\": 0}}'")
     parser.add_argument("--json", type=Path, help="write every outcome here")
     args = parser.parse_args(argv)
     tasks = load_tasks(names=args.task)
@@ -265,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda task, workspace, model, fmt: run_solution(task, workspace))
     elif args.model:
         runs = [(m, f) for m in args.model for f in (args.format or FORMATS)]
-        edit = run_edit
+        def edit(task: Task, workspace: Path, model: str, fmt: str) -> Outcome:
+            return run_edit(task, workspace, model, fmt, args.settings)
     else:
         parser.error("give --model ID (repeatable) or --solution")
 

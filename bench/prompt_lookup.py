@@ -7,18 +7,19 @@ and has the model check a whole draft in one batch. It needs logits for every po
 (`logits_all=True`, passed explicitly: llama-cpp-python sizes its `scores` array from that
 argument, n_ctx x n_vocab x 4 bytes, 2.3 GiB at 4,096 for Qwen's 151,936 tokens).
 
-Modes, each in a fresh process (so that resident memory is per mode), same prompt, greedy:
-- `plain`: the backend as it loads models (no logits kept).
-- `lookup`: `logits_all=True` and the draft model, as llama-cpp-python runs them: the
-  prompt is read with logits for every prompt token too.
-- `lookup-lean`: the same, but the prompt is read keeping only the last token's logits
-  (what an implementation in our backend would do).
+Modes, each in a fresh process (so that resident memory is per mode), same prompt, greedy,
+both through the backend as the edit role loads it (`EmbeddedConfig.draft`):
+- `plain`: no draft (no logits kept);
+- `lookup`: `--draft` tokens drafted per step (`llamaCpp.promptLookup`); the backend reads
+  the prompt keeping only the last token's logits, and drafts only for chat.
+Each mode rewrites the file twice: `cold` reads the prompt, `warm` gets it from the KV
+cache, so its time is the generation alone.
 
 The file is bench/edit_tasks/move_money_class/files/shop/cart.py (154 lines) and the
 instruction changes one constant.
 
     .venv/bin/python -m bench.prompt_lookup [--model qwen2.5-coder:1.5b] [--draft 10]
-        [--mode plain --mode lookup-lean ...] [--json OUT]
+        [--mode plain --mode lookup] [--json OUT]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ INSTRUCTION = "Change FREE_SHIPPING_THRESHOLD to 7500. Change nothing else."
 SYSTEM = ("You are an expert programmer. Apply the user's instruction to the file. Answer with "
           "the file's path on one line, then the complete new content of the file in one "
           "fenced code block, and nothing else. Never leave anything out.")
-MODES = ("plain", "lookup-lean", "lookup")
+MODES = ("plain", "lookup")
 
 
 def memory() -> dict[str, float]:
@@ -55,33 +56,21 @@ def memory() -> dict[str, float]:
 def measure(model: Path, mode: str, draft: int, threads: int, context: int,
             again: bool) -> dict[str, Any]:
     """Load the model for `mode`, rewrite the file (twice with `again`), report what it took."""
-    import llama_cpp
-    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-    from lspilot.models.backends.base import GenerationParams, GenerationStats, Message
-    from lspilot.models.backends.llama_cpp import LlamaCppBackend, _special_id
-    from lspilot.templates import detect_template
+    from lspilot.models.backends.base import (
+        EmbeddedConfig,
+        GenerationParams,
+        GenerationStats,
+        Message,
+    )
+    from lspilot.models.backends.llama_cpp import LlamaCppBackend
+    from lspilot.settings import LlamaCppSettings
 
     lookup = mode != "plain"
     loaded = time.perf_counter()
-    llm = llama_cpp.Llama(
-        model_path=str(model), n_ctx=context, n_batch=512, n_threads=threads,
-        n_threads_batch=threads, verbose=False, logits_all=lookup,
-        draft_model=LlamaPromptLookupDecoding(num_pred_tokens=draft) if lookup else None)
-    template = detect_template(lambda text: _special_id(llm, text) is not None)
-    backend = LlamaCppBackend(model.name, llm, template)
+    backend = LlamaCppBackend.load(EmbeddedConfig(
+        model.name, model, LlamaCppSettings(context_size=context, threads=threads),
+        draft=draft if lookup else 0))
     load_s = time.perf_counter() - loaded
-    if mode == "lookup-lean":
-        prefill = backend._prefill
-
-        def lean(tokens: Any, stop: Any, stats: Any) -> None:
-            llm._logits_all = False  # the prompt's own logits are never sampled from
-            try:
-                prefill(tokens, stop, stats)
-            finally:
-                llm._logits_all = True
-
-        backend._prefill = lean  # type: ignore[method-assign]
     text = FILE.read_text()
     messages = [Message("system", SYSTEM),
                 Message("user", f"shop/cart.py\n```python\n{text}```\n\n{INSTRUCTION}")]
@@ -124,15 +113,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--cold-only", action="append", default=["lookup"], choices=MODES,
-                        help="modes measured without the second, warm rewrite (its generation "
-                             "is the same as lookup-lean's)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         [mode] = args.mode
         print(json.dumps(measure(Path(args.model), mode, args.draft, args.threads,
-                                 args.context, mode not in args.cold_only)))
+                                 args.context, again=True)))
         return
     from lspilot.models.catalog import CATALOG
     from lspilot.models.store import ModelStore
@@ -144,7 +130,7 @@ def main() -> None:
         child = subprocess.run(
             [sys.executable, "-m", "bench.prompt_lookup", "--child", "--model", str(model),
              "--mode", mode, "--draft", str(args.draft), "--threads", str(args.threads),
-             "--context", str(args.context), *(f"--cold-only={m}" for m in args.cold_only)],
+             "--context", str(args.context)],
             capture_output=True, text=True, check=True)
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)

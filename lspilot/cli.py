@@ -49,6 +49,19 @@ class ProgressBar:
         sys.stderr.flush()
 
 
+
+def _json_object(text: str) -> str:
+    """An argparse type: `text` must be a JSON object (kept as text for the command)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("give a JSON object, e.g. '{\"edit\": {}}'")
+    return text
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lspilot` console script."""
     # llama.cpp's OpenMP threads spin between tokens by default; beside an editor, a compiler
@@ -125,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--json", action="store_true",
                       help="print one JSON object (files, message, tokens, seconds) instead "
                       "of the diff")
+    edit.add_argument("--settings", metavar="JSON", type=_json_object,
+                      help='settings as an editor sends them, e.g. '
+                      '\'{"llamaCpp": {"promptLookup": 0}}\'')
     edit.add_argument("--allow-syntax-errors", action="store_true",
                       help="apply changes that leave a file with syntax errors")
     edit.add_argument("--log-level", default="warning",
@@ -149,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--trigger", choices=["automatic", "invoked"], default="automatic",
                        help="ask as while typing (default) or as when invoked by a key")
     bench.add_argument("--seed", type=int, default=13, help="which holes are cut")
-    bench.add_argument("--settings", metavar="JSON",
+    bench.add_argument("--settings", metavar="JSON", type=_json_object,
                        help='settings for both runs, as an editor sends them, e.g. '
                        '\'{"completion": {"maxTokens": 48}}\'')
     bench.add_argument("--json", type=Path, metavar="FILE",

@@ -109,11 +109,14 @@ def edit_files(args: argparse.Namespace, bar: Callable[[int, int, str], None]) -
     root, indexed = workspace_for(files, args.workspace)
     store = ModelStore.from_env()
     session = Session(store, TerminalFront(bar), list)
-    raw: dict[str, Any] = {"context": {"indexWorkspace": indexed}}
+    raw: dict[str, Any] = json.loads(args.settings) if args.settings else {}
+    flags: dict[str, dict[str, Any]] = {"context": {"indexWorkspace": indexed}, "edit": {}}
     if args.format:
-        raw["edit"] = {"format": args.format}
+        flags["edit"]["format"] = args.format
     if args.allow_syntax_errors:
-        raw.setdefault("edit", {})["allowSyntaxErrors"] = True
+        flags["edit"]["allowSyntaxErrors"] = True
+    for section, values in flags.items():  # the command's own flags win over --settings
+        raw[section] = {**(raw.get(section) or {}), **values}
     session.apply_settings(raw, load=False)
     if args.model:
         session.select_model("edit", args.model)
