@@ -149,7 +149,7 @@ class LlamaCppSettings:
     reuse_kv_cache: bool = _setting(
         True, "Evaluate only the prompt tokens after the part shared with the last prompt.")
     prompt_lookup: int = _setting(
-        10, "Tokens the edit model drafts from its prompt per step while it copies code "
+        20, "Tokens the edit model drafts from its prompt per step while it copies code "
         "(prompt-lookup decoding); 0: off. The model then keeps logits for what it writes: "
         "600 kB a token for Qwen's vocabulary.", minimum=0, maximum=64)
 
