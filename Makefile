@@ -31,9 +31,9 @@ test: install
 	$(VENV)/bin/python -m pytest -q
 
 # The inner loop: no real model, no editors, no VS Code extension build (the markers are
-# set in tests/conftest.py from the fixtures and modules a test uses).
+# set in tests/conftest.py from the fixtures and modules a test uses), one worker per core.
 test-fast: install
-	$(VENV)/bin/python -m pytest -q -m "not real_model and not editor and not slow"
+	$(VENV)/bin/python -m pytest -q -n auto -m "not real_model and not editor and not slow"
 
 # ruff, mypy strict, and basedpyright's import resolution, as the suite runs them.
 check: install
