@@ -42,7 +42,8 @@ def test_backend_config_for_each_kind(tiny_model: Path, tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
     runtime, servers = LlamaCppSettings(context_size=512), ServersSettings()
     config = backend_config(str(tiny_model), runtime, servers, store, lambda *a: None)
-    assert config == EmbeddedConfig(str(tiny_model), tiny_model, runtime)
+    assert config == EmbeddedConfig(str(tiny_model), tiny_model, runtime,
+                                    draft=runtime.prompt_lookup)
     config = backend_config("ollama:m", runtime, servers, store, lambda *a: None)
     assert config == OllamaConfig("ollama:m", "m", servers)
 
