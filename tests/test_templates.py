@@ -177,7 +177,7 @@ def test_family_is_read_from_the_vocabulary(tokens: set[str], family: str) -> No
     # deepseek's spelling with ASCII bars
     {"<|fim▁begin|>", "<|fim▁hole|>", "<|fim▁end|>"},
     {"[INST]", "[/INST]"},
-], ids=str)
+], ids=lambda tokens: ",".join(sorted(tokens)))
 def test_unknown_family_is_a_clear_error(tokens: set[str]) -> None:
     with pytest.raises(TemplateError, match="no fill-in-the-middle tokens of a known family"):
         detect_template(tokens.__contains__)
