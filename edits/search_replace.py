@@ -17,7 +17,7 @@ from lspilot.edits.match import find, reindent
 from lspilot.edits.paths import find_path, info_path
 from lspilot.edits.prompt import files_part, user_message
 from lspilot.edits.task import EditError, EditTask, FileChange
-from lspilot.edits.whole import named
+from lspilot.edits.whole import copies_example, named
 from lspilot.models.backends.base import Message
 
 SYSTEM = """\
@@ -88,6 +88,8 @@ class SearchReplaceFormat:
         for path, group in by_path.items():
             source = task.file(path)
             label = f"SEARCH/REPLACE block {{}} ({path})"
+            if source is None and copies_example(path, task):
+                continue  # the system prompt's example, copied
             if source is None:
                 searching = next((b for b in group if b.search), None)
                 if searching is not None:

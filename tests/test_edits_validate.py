@@ -128,6 +128,14 @@ HOSTILE = {
     "blank": ("search-replace", "  \n\n", "the model's answer is empty"),
     "empty-block": ("block", "", "the model's answer is empty"),
     "unchanged": ("whole", whole("app/load.py", LOAD), "leaves every file as it was"),
+    # Small models copy the system prompt's example reply: it creates no file.
+    "example-whole": ("whole", whole("src/greet.py", 'def greet(name):\n    return f"Hello, '
+                                     '{name}!"\n'), "no code block of the answer names a file"),
+    "example-sr": ("search-replace", sr("src/greet.py", '    return "Hello"\n',
+                                        '    return f"Hello, {name}!"\n'),
+                   "leaves every file as it was"),
+    "example-block": ("block", whole("src/greet.py", "def greet(name):\n    return name\n"),
+                      "no code block of the answer is one of the numbered blocks"),
     "bash-only": ("whole", "```bash\npython app/load.py\n```\n",
                   "no code block of the answer names a file"),
     "block-number": ("block", "[9]\n```python\nx = 1\n```\n",
@@ -162,6 +170,17 @@ def test_a_good_answer_passes(root: Path) -> None:
     changes = edit("whole", reply, root)
     assert [(c.path, c.created) for c in changes] == [("app/load.py", False),
                                                       ("app/util/iso.py", True)]
+
+
+@pytest.mark.parametrize("format_name", ["whole", "block", "search-replace"])
+def test_the_example_file_is_created_when_the_instruction_asks_for_it(
+        root: Path, format_name: str) -> None:
+    task = replace(TASK, instruction="Create src/greet.py with a greet(name) function")
+    reply = sr("src/greet.py", "", "def greet(name):\n    return name\n") \
+        if format_name == "search-replace" else whole("src/greet.py", "def greet(name):\n"
+                                                      "    return name\n")
+    changes = edit(format_name, reply, root, task)
+    assert [(c.path, c.created) for c in changes] == [("src/greet.py", True)]
 
 
 def test_a_link_inside_the_workspace_is_followed(root: Path) -> None:
