@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Protocol
 
 from lspilot.context.ignore import Exclusions
+from lspilot.context.languages import language_id_for
 from lspilot.edits.formats import FORMATS
+from lspilot.edits.names import new_undefined_names
 from lspilot.edits.task import EditError, EditFormat, EditTask, FileChange
 from lspilot.edits.validate import validate
 from lspilot.edits.vault import Vault, hidden, revealed
@@ -65,21 +67,82 @@ def choose_format(setting: str, task: EditTask, count_tokens: Callable[[str], in
     return FORMATS["whole" if size <= max_tokens * WHOLE_SHARE else "block"]
 
 
+REFLECTION = """\
+Your answer cannot be applied: {problem}
+Reply again in the same format, with the complete corrected code."""
+"""The message that gives the model its answer's problem, for one more try."""
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One answer of the model, read and checked."""
+
+    reply: str
+    changes: tuple[FileChange, ...] = ()
+    error: str | None = None
+    well_formed: bool = False
+    undefined: str | None = None
+    """The names the changes use that their files define nowhere (applicable all the same)."""
+
+    @property
+    def problem(self) -> str | None:
+        return self.error or self.undefined
+
+
 async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, max_tokens: int,
                    root: Path, exclusions: Exclusions,
-                   progress: Progress | None = None, *, redact: bool = True) -> EditResult:
+                   progress: Progress | None = None, *, redact: bool = True,
+                   reflections: int = 0) -> EditResult:
     """Ask the model, read its answer, check every change. A result with `error` set is to
     be applied in no part; a prompt too large raises EditError, a failing model BackendError.
-    Cancelling the calling task stops generation."""
+    Cancelling the calling task stops generation.
+
+    An answer that cannot be applied, or that uses names its file defines nowhere, goes back
+    to the model with the problem up to `reflections` times (the conversation so far stays in
+    the KV cache, so a retry costs mostly what the model writes); the last applicable answer
+    wins.
+    """
     started = time.perf_counter()
     shown, vault = hidden(task) if redact else (task, Vault())
     messages = edit_format.messages(shown)
+    stats = GenerationStats()  # shared by the rounds: tokens written keep counting up
+    attempt = await _ask(messages, backend, max_tokens, stats, progress, min_room=256)
+    attempt = _check(attempt, edit_format, task, shown, vault, backend.name, root, exclusions)
+    first_messages = tuple(messages)
+    for _ in range(reflections):
+        problem = attempt.problem
+        if problem is None:
+            break
+        # The problem may quote the files: their secrets stay placeholders, as in the prompt.
+        for placeholder, value in vault.values.items():
+            problem = problem.replace(value, placeholder)
+        retry = [*messages, Message("assistant", attempt.reply),
+                 Message("user", REFLECTION.format(problem=problem))]
+        try:
+            again = await _ask(retry, backend, max_tokens, stats, progress, min_room=max_tokens)
+        except _NoRoom:
+            break
+        again = _check(again, edit_format, task, shown, vault, backend.name, root, exclusions)
+        messages = retry
+        if again.error is None or attempt.error is not None:
+            attempt = again
+    return EditResult(task=task, format=edit_format.name, messages=first_messages,
+                      reply=attempt.reply, changes=attempt.changes, stats=stats,
+                      seconds=time.perf_counter() - started, error=attempt.error,
+                      well_formed=attempt.well_formed)
+
+
+class _NoRoom(EditError):
+    """The conversation leaves the model too little room to answer."""
+
+
+async def _ask(messages: list[Message], backend: Backend, max_tokens: int,
+               stats: GenerationStats, progress: Progress | None, min_room: int) -> _Attempt:
     prompt_tokens = backend.count_chat_tokens(messages)
     room = backend.context_size - prompt_tokens
-    if room < min(max_tokens, 256):
-        raise EditError(f"the edit's prompt takes {prompt_tokens} tokens of the model's "
-                        f"{backend.context_size}: pick fewer files or select the code to change")
-    stats = GenerationStats()
+    if room < min(max_tokens, min_room):
+        raise _NoRoom(f"the edit's prompt takes {prompt_tokens} tokens of the model's "
+                      f"{backend.context_size}: pick fewer files or select the code to change")
     reply = ""
     stream = backend.chat(messages, GenerationParams(max_tokens=min(max_tokens, room)), stats)
     try:
@@ -89,22 +152,41 @@ async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, ma
                 progress(stats)
     finally:
         await stream.aclose()
-    changes: list[FileChange] = []
-    error, well_formed = None, False
+    return _Attempt(reply)
+
+
+def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: EditTask,
+           vault: Vault, model: str, root: Path, exclusions: Exclusions) -> _Attempt:
+    """The answer read as changes and validated; the error that refuses it, if any."""
+    reply, well_formed = attempt.reply, False
     try:
         if not reply.strip():
-            raise EditError(f"the model ({backend.name}) answered nothing")
+            raise EditError(f"the model ({model}) answered nothing")
         changes = revealed(edit_format.parse(reply, shown), vault)
         if not changes:
-            raise EditError(f"the model ({backend.name}) changed nothing")
+            raise EditError(f"the model ({model}) changed nothing")
         well_formed = True
         validate(changes, task, root, exclusions)
     except EditError as exc:
-        error, changes = str(exc), []
-    return EditResult(task=task, format=edit_format.name, messages=tuple(messages), reply=reply,
-                      changes=tuple(changes), stats=stats,
-                      seconds=time.perf_counter() - started, error=error,
-                      well_formed=well_formed)
+        return _Attempt(reply, error=str(exc), well_formed=well_formed)
+    return _Attempt(reply, tuple(changes), well_formed=True,
+                    undefined=undefined_in(changes, task))
+
+
+def undefined_in(changes: list[FileChange], task: EditTask) -> str | None:
+    """What the changes read that their files bind nowhere (and did not before), in words."""
+    found = []
+    for change in changes:
+        source = task.file(change.path)
+        language_id = source.language if source is not None else language_id_for(change.path)
+        names = new_undefined_names(language_id, source.text if source is not None else "",
+                                    change.new_text)
+        if names:
+            found.append(f"{change.path} uses {', '.join(names)}, which it neither defines "
+                         "nor imports")
+        if len(found) == 3:
+            break
+    return "; ".join(found) or None
 
 
 __all__ = ["BackendError", "EditResult", "choose_format", "run_edit"]

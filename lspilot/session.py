@@ -420,4 +420,5 @@ class Session:
             exclusions = workspace.exclusions or Exclusions(workspace.root)
             return await run_edit(task, backend, edit_format, settings.max_tokens,
                                   workspace.root, exclusions, progress,
-                                  redact=self.settings.privacy.redact_secrets)
+                                  redact=self.settings.privacy.redact_secrets,
+                                  reflections=settings.reflections)

@@ -125,6 +125,9 @@ class EditSettings:
         "sites in files it does not change).", minimum=0, maximum=32768)
     allow_syntax_errors: bool = _setting(
         False, "Apply an edit even when it leaves a file that parsed with syntax errors.")
+    reflections: int = _setting(
+        1, "Times an answer that cannot be applied, or that uses names its file neither "
+        "defines nor imports, goes back to the model with the problem.", minimum=0, maximum=3)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""Names a change uses that its file defines nowhere: the mistake small models make most
+when they rewrite a file (a decorator or a constant used without its import).
+
+The check is deliberately lenient: a name bound anywhere in the file (an import, a
+definition, an assignment, a parameter, a loop or `with` target, an exception name, a
+`global`) counts as defined everywhere in it, so only names bound nowhere are reported, and
+only those the file did not already use undefined before the change. Python only; other
+languages report nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+_MODULE_NAMES = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__loader__",
+                           "__package__", "__builtins__", "__path__", "__annotations__",
+                           "__dict__", "__class__", "__debug__"})
+_KNOWN = frozenset(dir(builtins)) | _MODULE_NAMES
+
+
+def undefined_names(language_id: str, text: str) -> frozenset[str] | None:
+    """Names the text reads but binds nowhere; None when it cannot tell (not Python, a syntax
+    error, or a `from ... import *`)."""
+    if language_id != "python":
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    bound: set[str] = set()
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        match node:
+            case ast.Name(id=name, ctx=ast.Load()):
+                read.add(name)
+            case ast.Name(id=name):
+                bound.add(name)
+            case ast.ImportFrom(names=names) if any(a.name == "*" for a in names):
+                return None
+            case ast.Import(names=names) | ast.ImportFrom(names=names):
+                bound.update((a.asname or a.name).split(".")[0] for a in names)
+            case ast.FunctionDef(name=name) | ast.AsyncFunctionDef(name=name) | \
+                    ast.ClassDef(name=name):
+                bound.add(name)
+            case ast.arg(arg=name):
+                bound.add(name)
+            case ast.ExceptHandler(name=str(name)):
+                bound.add(name)
+            case ast.Global(names=names) | ast.Nonlocal(names=names):
+                bound.update(names)
+            case ast.MatchAs(name=str(name)) | ast.MatchStar(name=str(name)):
+                bound.add(name)
+            case ast.MatchMapping(rest=str(name)):
+                bound.add(name)
+    type_params = [p.name for node in ast.walk(tree) for p in getattr(node, "type_params", [])]
+    bound.update(type_params)
+    return frozenset(read - bound - _KNOWN)
+
+
+def new_undefined_names(language_id: str, before: str, after: str) -> list[str]:
+    """Names `after` reads but binds nowhere that `before` did not already read unbound."""
+    now = undefined_names(language_id, after)
+    if not now:
+        return []
+    was = undefined_names(language_id, before) if before else frozenset()
+    return sorted(now - (was or frozenset()))
