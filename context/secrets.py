@@ -32,6 +32,7 @@ import threading
 import tomllib
 import urllib.parse
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -345,9 +346,8 @@ def _find_flag(pattern: str) -> int | None:
     return None
 
 
-def _group_end(text: str) -> int:
-    """The index of the `)` closing the group `text` starts inside, or len(text)."""
-    depth = 0
+def _outside_classes(text: str) -> Iterator[tuple[int, str]]:
+    """Each character of a regex that is neither escaped nor inside a character class."""
     index = 0
     in_class = False
     while index < len(text):
@@ -361,13 +361,21 @@ def _group_end(text: str) -> int:
             in_class = True
             if text[index + 1:index + 2] == "]":
                 index += 1
-        elif char == "(":
+        else:
+            yield index, char
+        index += 1
+
+
+def _group_end(text: str) -> int:
+    """The index of the `)` closing the group `text` starts inside, or len(text)."""
+    depth = 0
+    for index, char in _outside_classes(text):
+        if char == "(":
             depth += 1
         elif char == ")":
             if depth == 0:
                 return index
             depth -= 1
-        index += 1
     return len(text)
 
 
@@ -376,27 +384,14 @@ def _split_alternatives(text: str) -> list[str]:
     parts: list[str] = []
     depth = 0
     start = 0
-    index = 0
-    in_class = False
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if text[index + 1:index + 2] == "]":
-                index += 1
-        elif char == "(":
+    for index, char in _outside_classes(text):
+        if char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
         elif char == "|" and depth == 0:
             parts.append(text[start:index])
             start = index + 1
-        index += 1
     parts.append(text[start:])
     return parts
 
