@@ -65,3 +65,61 @@ def new_undefined_names(language_id: str, before: str, after: str) -> list[str]:
         return []
     was = undefined_names(language_id, before) if before else frozenset()
     return sorted(now - (was or frozenset()))
+
+
+def module_names(text: str) -> frozenset[str] | None:
+    """The names a Python module binds at its top level (inside `if`, `try`, `with` and
+    loops too); None when it cannot tell (a syntax error, a star import, `__getattr__`)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    names: set[str] = set()
+    statements: list[ast.stmt] = list(tree.body)
+    while statements:
+        node = statements.pop()
+        match node:
+            case ast.FunctionDef(name=name) | ast.AsyncFunctionDef(name=name) | \
+                    ast.ClassDef(name=name):
+                if name == "__getattr__":
+                    return None
+                names.add(name)
+            case ast.ImportFrom(names=aliases) if any(a.name == "*" for a in aliases):
+                return None
+            case ast.Import(names=aliases) | ast.ImportFrom(names=aliases):
+                names.update((a.asname or a.name).split(".")[0] for a in aliases)
+            case ast.If() | ast.For() | ast.AsyncFor() | ast.While() | ast.With() | \
+                    ast.AsyncWith():
+                statements.extend(node.body)
+                statements.extend(getattr(node, "orelse", []))
+            case ast.Try() | ast.TryStar():
+                statements.extend(node.body + node.orelse + node.finalbody)
+                for handler in node.handlers:
+                    statements.extend(handler.body)
+            case _:
+                for child in ast.walk(node):
+                    if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                        names.add(child.id)
+    return frozenset(names)
+
+
+def imported_names(path: str, text: str) -> list[tuple[str, str]]:
+    """`(module path suffix, name)` for each `from MODULE import name` of a Python file at
+    `path`: the suffix is where the module's file may be (`geometry/shapes.py`), resolved
+    against `path`'s folder for a relative import."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[tuple[str, str]] = []
+    folder = path.rsplit("/", 1)[0].split("/") if "/" in path else []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or node.module is None:
+            continue
+        parts = node.module.split(".")
+        if node.level:
+            if node.level - 1 > len(folder):
+                continue
+            parts = folder[:len(folder) - (node.level - 1)] + parts
+        found.extend(("/".join(parts) + ".py", a.name) for a in node.names if a.name != "*")
+    return found

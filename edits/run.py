@@ -12,7 +12,7 @@ from typing import Protocol
 from lspilot.context.ignore import Exclusions
 from lspilot.context.languages import language_id_for
 from lspilot.edits.formats import FORMATS
-from lspilot.edits.names import new_undefined_names
+from lspilot.edits.names import imported_names, module_names, new_undefined_names
 from lspilot.edits.task import EditError, EditFormat, EditTask, FileChange
 from lspilot.edits.validate import validate
 from lspilot.edits.vault import Vault, hidden, revealed
@@ -174,7 +174,9 @@ def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: Ed
 
 
 def undefined_in(changes: list[FileChange], task: EditTask) -> str | None:
-    """What the changes read that their files bind nowhere (and did not before), in words."""
+    """What the changes leave undefined, in words: names a changed Python file reads but
+    binds nowhere (and did not before), and names a task file imports from a changed file
+    that no longer defines them (callers left behind by a rename or a move)."""
     found = []
     for change in changes:
         source = task.file(change.path)
@@ -184,9 +186,39 @@ def undefined_in(changes: list[FileChange], task: EditTask) -> str | None:
         if names:
             found.append(f"{change.path} uses {', '.join(names)}, which it neither defines "
                          "nor imports")
-        if len(found) == 3:
-            break
-    return "; ".join(found) or None
+    found.extend(broken_imports(changes, task))
+    return "; ".join(found[:3]) or None
+
+
+def broken_imports(changes: list[FileChange], task: EditTask) -> list[str]:
+    """`A imports N from B, which no longer defines it` for each task file A (as changed)
+    that imports N from a changed Python file B that defined N before the change."""
+    changed = {c.path: c.new_text for c in changes}
+    removed: dict[str, frozenset[str]] = {}
+    for change in changes:
+        source = task.file(change.path)
+        if source is None or source.language != "python":
+            continue
+        before, after = module_names(source.text), module_names(change.new_text)
+        if before is not None and after is not None and before - after:
+            removed[change.path] = before - after
+    problems = []
+    texts = {f.path: changed.get(f.path, f.text) for f in task.files if f.language == "python"}
+    texts.update({path: text for path, text in changed.items() if path.endswith(".py")})
+    for path, text in texts.items():
+        for module, name in imported_names(path, text):
+            target = next((p for p in removed if is_module(p, module)), None)
+            if target is not None and name in removed[target]:
+                problems.append(f"{path} imports {name} from {target}, which no longer "
+                                "defines it")
+    return problems
+
+
+def is_module(path: str, module: str) -> bool:
+    """Whether the file at workspace `path` may be the module whose file is `module`
+    (`geometry/shapes.py`, or a package's `geometry/__init__.py`)."""
+    package = module.removesuffix(".py") + "/__init__.py"
+    return any(path == m or path.endswith("/" + m) for m in (module, package))
 
 
 __all__ = ["BackendError", "EditResult", "choose_format", "run_edit"]

@@ -12,8 +12,8 @@ import pytest
 from lspilot.context.ignore import Exclusions
 from lspilot.edits.formats import FORMATS
 from lspilot.edits.names import new_undefined_names, undefined_names
-from lspilot.edits.run import REFLECTION, run_edit
-from lspilot.edits.task import EditTask, SourceFile
+from lspilot.edits.run import REFLECTION, is_module, run_edit, undefined_in
+from lspilot.edits.task import EditTask, FileChange, SourceFile
 from lspilot.models.backends.base import (
     EmbeddedConfig,
     GenerationParams,
@@ -53,7 +53,7 @@ TASK = EditTask("Add a frozen Money dataclass with an int cents field",
     ("quantize(ROUND_HALF_UP)\n", {"quantize", "ROUND_HALF_UP"}),
 ])
 def test_undefined_names(text: str, undefined: set[str]) -> None:
-    assert undefined_names("python", text) == undefined
+    assert undefined_names("python", text) == frozenset(undefined)
 
 
 @pytest.mark.parametrize(("language", "text"), [
@@ -155,3 +155,47 @@ async def test_the_last_applicable_answer_wins(root: Path, replies: list[str], w
         assert ("shop/money.py uses dataclass, which it neither defines nor imports" in problem
                 or "leaves code out" in problem)
     assert result.messages == tuple(backend.conversations[0])
+
+
+SHAPES = "import math\n\n\ndef area(shape):\n    return shape.w * shape.h\n\n\nUNIT = 1\n"
+REPORT = ("from geometry.shapes import area\n\n\ndef total(shapes):\n"
+          "    return sum(map(area, shapes))\n")
+LAYOUT = "from .shapes import UNIT, area\n\nSIDE = UNIT\n"
+METHODS = "import math\n\n\nclass Box:\n    def area(self):\n        return 1\n\n\nUNIT = 1\n"
+SHAPE_TASK = EditTask("Make area a method of Box", (
+    SourceFile("geometry/shapes.py", SHAPES, None), SourceFile("geometry/report.py", REPORT, 1),
+    SourceFile("geometry/layout.py", LAYOUT, None)))
+
+
+@pytest.mark.parametrize(("changes", "problem"), [
+    # the callers left behind, absolute and relative imports
+    ({"geometry/shapes.py": METHODS},
+     "geometry/report.py imports area from geometry/shapes.py, which no longer defines it; "
+     "geometry/layout.py imports area from geometry/shapes.py, which no longer defines it"),
+    # callers updated too: nothing to say
+    ({"geometry/shapes.py": METHODS, "geometry/report.py": "def total(s):\n    return 0\n",
+      "geometry/layout.py": "from .shapes import UNIT\n\nSIDE = UNIT\n"}, None),
+    # a name defined under `if` or `try` still counts, and one only moved down stays
+    ({"geometry/shapes.py": "try:\n    from fast import area\nexcept ImportError:\n"
+      "    area = None\nUNIT = 2\n"}, None),
+    # a caller that imports from the changed file what it still defines
+    ({"geometry/shapes.py": SHAPES.replace("UNIT = 1", "UNIT = 2")}, None),
+    # a name the change reads but binds nowhere
+    ({"geometry/shapes.py": SHAPES + "\n\n@dataclass\nclass Box:\n    w: int\n"},
+     "geometry/shapes.py uses dataclass, which it neither defines nor imports"),
+])
+def test_what_a_change_leaves_undefined(changes: dict[str, str], problem: str | None) -> None:
+    found = undefined_in([FileChange(path, text) for path, text in changes.items()],
+                         SHAPE_TASK)
+    assert found == problem
+
+
+@pytest.mark.parametrize(("path", "module", "expected"), [
+    ("geometry/shapes.py", "geometry/shapes.py", True),
+    ("src/geometry/shapes.py", "geometry/shapes.py", True),
+    ("geometry/__init__.py", "geometry.py", True),
+    ("other/shapes.py", "geometry/shapes.py", False),
+    ("xgeometry/shapes.py", "geometry/shapes.py", False),
+])
+def test_is_module(path: str, module: str, expected: bool) -> None:
+    assert is_module(path, module) is expected
