@@ -126,8 +126,9 @@ class EditSettings:
     allow_syntax_errors: bool = _setting(
         False, "Apply an edit even when it leaves a file that parsed with syntax errors.")
     reflections: int = _setting(
-        1, "Times an answer that cannot be applied, or that uses names its file neither "
-        "defines nor imports, goes back to the model with the problem.", minimum=0, maximum=3)
+        1, "Times an answer that cannot be applied, or that leaves Python names undefined (in "
+        "its files or in the files importing from them), goes back to the model with the "
+        "problem.", minimum=0, maximum=3)
 
 
 @dataclass(frozen=True)
