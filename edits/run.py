@@ -4,7 +4,7 @@ validate. Nothing here writes a file or talks LSP: the caller applies the change
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -122,7 +122,8 @@ async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, ma
             again = await _ask(retry, backend, max_tokens, stats, progress, min_room=max_tokens)
         except _NoRoom:
             break
-        again = _check(again, edit_format, task, shown, vault, backend.name, root, exclusions)
+        again = _check(again, edit_format, task, shown, vault, backend.name, root, exclusions,
+                       attempt.changes)
         messages = retry
         if again.error is None or attempt.error is not None:
             attempt = again
@@ -156,8 +157,11 @@ async def _ask(messages: list[Message], backend: Backend, max_tokens: int,
 
 
 def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: EditTask,
-           vault: Vault, model: str, root: Path, exclusions: Exclusions) -> _Attempt:
-    """The answer read as changes and validated; the error that refuses it, if any."""
+           vault: Vault, model: str, root: Path, exclusions: Exclusions,
+           earlier: Sequence[FileChange] = ()) -> _Attempt:
+    """The answer read as changes and validated; the error that refuses it, if any. A
+    corrected answer often rewrites only the file it corrects: the `earlier` answer's
+    changes to the other files stay."""
     reply, well_formed = attempt.reply, False
     try:
         if not reply.strip():
@@ -166,6 +170,8 @@ def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: Ed
         if not changes:
             raise EditError(f"the model ({model}) changed nothing")
         well_formed = True
+        rewritten = {c.path for c in changes}
+        changes = [c for c in earlier if c.path not in rewritten] + changes
         validate(changes, task, root, exclusions)
     except EditError as exc:
         return _Attempt(reply, error=str(exc), well_formed=well_formed)

@@ -199,3 +199,26 @@ def test_what_a_change_leaves_undefined(changes: dict[str, str], problem: str | 
 ])
 def test_is_module(path: str, module: str, expected: bool) -> None:
     assert is_module(path, module) is expected
+
+
+def fenced(path: str, text: str) -> str:
+    return f"{path}\n```python\n{text}```\n"
+
+
+async def test_a_correction_keeps_the_files_it_does_not_rewrite(tmp_path: Path) -> None:
+    for source in SHAPE_TASK.files:
+        (tmp_path / source.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / source.path).write_text(source.text)
+    fixed_report = "from geometry.shapes import Box\n\n\ndef total(shapes):\n    return 0\n"
+    fixed_layout = "from .shapes import UNIT\n\nSIDE = UNIT\n"
+    backend = Rounds([fenced("geometry/shapes.py", METHODS),
+                      fenced("geometry/report.py", fixed_report)
+                      + fenced("geometry/layout.py", fixed_layout)])
+    result = await run_edit(SHAPE_TASK, backend, FORMATS["whole"], 512, tmp_path,  # type: ignore[arg-type]
+                            Exclusions(tmp_path), reflections=1)
+    assert result.error is None
+    assert {c.path: c.new_text for c in result.changes} == {
+        "geometry/shapes.py": METHODS, "geometry/report.py": fixed_report,
+        "geometry/layout.py": fixed_layout}
+    problem = backend.conversations[1][-1].content
+    assert "geometry/report.py imports area from geometry/shapes.py" in problem
