@@ -126,7 +126,7 @@ class EditSettings:
     allow_syntax_errors: bool = _setting(
         False, "Apply an edit even when it leaves a file that parsed with syntax errors.")
     reflections: int = _setting(
-        1, "Times an answer that cannot be applied, or that leaves Python names undefined (in "
+        0, "Times an answer that cannot be applied, or that leaves Python names undefined (in "
         "its files or in the files importing from them), goes back to the model with the "
         "problem.", minimum=0, maximum=3)
 

@@ -115,3 +115,23 @@ def test_secrets_never_reach_the_prompt_and_stay_in_the_files(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert key not in result.stderr and "<secret-1>" in result.stderr
     assert (root / "config.py").read_text() == f'DB_URL = "sqlite://"\nSECRET_KEY = "{key}"\n'
+
+
+@pytest.mark.parametrize(("settings", "rounds"), [
+    (None, 1), ('{"edit": {"reflections": 1}}', 2)])
+def test_reflections_send_a_refused_answer_back(repo: Path, escape_model: Path,
+                                                settings: str | None, rounds: int) -> None:
+    # The tiny model answers every round the same, so the answer stays refused; what the
+    # setting changes is how many times the model wrote it.
+    once = json.loads(edit(repo, RENAME, "dates.py", "--json", "--model", str(escape_model),
+                           "--format", "whole").stdout)["generatedTokens"]
+    result = edit(repo, RENAME, "dates.py", "--json", "--model", str(escape_model),
+                  "--format", "whole", *(["--settings", settings] if settings else []))
+    report = json.loads(result.stdout)
+    assert report["applied"] is False and "refused" in report["message"]
+    assert report["generatedTokens"] == once * rounds
+
+
+def test_bad_settings_json_is_a_usage_error(repo: Path, rename_model: Path) -> None:
+    result = edit(repo, RENAME, "dates.py", "--model", str(rename_model), "--settings", "{oops")
+    assert result.returncode == 2 and "--settings: not JSON" in result.stderr
