@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lspilot.bench_cli import copy_workspace, tracked_files
 
 PYTHON = "def add(a, b):\n    print(a)\n    a + b\n"
@@ -36,6 +38,7 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
+@pytest.mark.slow  # the whole `lspilot bench` run: in `make test`, not test-fast
 def test_bench_prints_a_table_per_model_and_leaves_the_repository_alone(
         tmp_path: Path, tiny_model: Path) -> None:
     repo = make_repo(tmp_path)

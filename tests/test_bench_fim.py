@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.fim import Row, Source, evaluate, source_lift, unrelated
 from lspilot.completion.holes import sample
 from lspilot.completion.scoring import Answer
@@ -18,6 +20,7 @@ from tests.lsp_client import SMALL_RUNTIME
 SETTINGS = {"llamaCpp": SMALL_RUNTIME}
 
 
+@pytest.mark.slow  # the whole harness, server and bare model: in `make test`, not test-fast
 def test_a_run_through_the_server_and_the_bare_model(tmp_path: Path, tiny_model: Path) -> None:
     root = tmp_path / "pkg"
     root.mkdir()

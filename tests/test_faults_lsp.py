@@ -87,6 +87,7 @@ FAULTS: list[tuple[str, Callable[[FaultServer], None], Callable[[FaultServer], N
 ]
 
 
+@pytest.mark.slow  # waits out a stall and a retry interval: in `make test`, not test-fast
 async def test_each_fault_is_told_once_and_serving_resumes_without_a_restart(
         client: LanguageClient, server: FaultServer) -> None:
     await wait_status(client.statuses, state="ready")  # type: ignore[attr-defined]
@@ -133,6 +134,7 @@ async def early_client(lsp_client: LanguageClient, server: FaultServer) -> Any:
     server.start()
 
 
+@pytest.mark.slow  # waits out the retry interval: in `make test`, not test-fast
 async def test_a_server_down_at_start_is_one_message_not_one_per_request(
         early_client: LanguageClient, server: FaultServer) -> None:
     client = early_client

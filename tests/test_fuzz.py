@@ -22,6 +22,8 @@ encodings, in under a minute. Hypothesis's first run draws everything at its sim
 other two at random (from a fixed seed)."""
 
 
+# About 170 messages over stdio per encoding, seconds each: in `make test`, not test-fast.
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_random_traffic_keeps_every_invariant(tiny_model: Path, encoding: str) -> None:
     report = Report()

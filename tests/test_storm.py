@@ -13,6 +13,9 @@ from pygls.lsp.client import LanguageClient
 
 from bench.storm import ADD, Editor, pace, ready, stop, storm, tcp
 
+# Each test types for seconds at a set pace (a wait by design): in `make test`, not test-fast.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("documents", [1, 2])
 async def test_a_typing_storm_is_answered_and_leaves_the_server_sensible(
