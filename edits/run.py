@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -97,17 +98,20 @@ async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, ma
     be applied in no part; a prompt too large raises EditError, a failing model BackendError.
     Cancelling the calling task stops generation.
 
-    An answer that cannot be applied, or that uses names its file defines nowhere, goes back
-    to the model with the problem up to `reflections` times (the conversation so far stays in
-    the KV cache, so a retry costs mostly what the model writes); the last applicable answer
-    wins.
+    An answer that cannot be applied, or that leaves Python names undefined (`undefined_in`),
+    goes back to the model with the problem up to `reflections` times (the conversation so
+    far stays in the KV cache, so a retry costs mostly what the model writes); the last
+    applicable answer wins.
     """
     started = time.perf_counter()
     shown, vault = hidden(task) if redact else (task, Vault())
     messages = edit_format.messages(shown)
     stats = GenerationStats()  # shared by the rounds: tokens written keep counting up
-    attempt = await _ask(messages, backend, max_tokens, stats, progress, min_room=256)
-    attempt = _check(attempt, edit_format, task, shown, vault, backend.name, root, exclusions)
+    reply = await _ask(messages, backend, max_tokens, stats, progress, min_room=256)
+    check = partial(_check, edit_format=edit_format, task=task, shown=shown, vault=vault,
+                    model=backend.name, root=root, exclusions=exclusions,
+                    look_further=reflections > 0)
+    attempt = check(reply)
     first_messages = tuple(messages)
     for _ in range(reflections):
         problem = attempt.problem
@@ -119,11 +123,10 @@ async def run_edit(task: EditTask, backend: Backend, edit_format: EditFormat, ma
         retry = [*messages, Message("assistant", attempt.reply),
                  Message("user", REFLECTION.format(problem=problem))]
         try:
-            again = await _ask(retry, backend, max_tokens, stats, progress, min_room=max_tokens)
+            reply = await _ask(retry, backend, max_tokens, stats, progress, min_room=max_tokens)
         except _NoRoom:
             break
-        again = _check(again, edit_format, task, shown, vault, backend.name, root, exclusions,
-                       attempt.changes)
+        again = check(reply, earlier=attempt.changes)
         messages = retry
         if again.error is None or attempt.error is not None:
             attempt = again
@@ -138,7 +141,8 @@ class _NoRoom(EditError):
 
 
 async def _ask(messages: list[Message], backend: Backend, max_tokens: int,
-               stats: GenerationStats, progress: Progress | None, min_room: int) -> _Attempt:
+               stats: GenerationStats, progress: Progress | None, min_room: int) -> str:
+    """The model's whole answer to `messages`, streamed with progress."""
     prompt_tokens = backend.count_chat_tokens(messages)
     room = backend.context_size - prompt_tokens
     if room < min(max_tokens, min_room):
@@ -153,16 +157,16 @@ async def _ask(messages: list[Message], backend: Backend, max_tokens: int,
                 progress(stats)
     finally:
         await stream.aclose()
-    return _Attempt(reply)
+    return reply
 
 
-def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: EditTask,
-           vault: Vault, model: str, root: Path, exclusions: Exclusions,
+def _check(reply: str, *, edit_format: EditFormat, task: EditTask, shown: EditTask,
+           vault: Vault, model: str, root: Path, exclusions: Exclusions, look_further: bool,
            earlier: Sequence[FileChange] = ()) -> _Attempt:
-    """The answer read as changes and validated; the error that refuses it, if any. A
-    corrected answer often rewrites only the file it corrects: the `earlier` answer's
-    changes to the other files stay."""
-    reply, well_formed = attempt.reply, False
+    """The answer read as changes and validated; the error that refuses it, if any, and with
+    `look_further` the names it leaves undefined. A corrected answer often rewrites only the
+    file it corrects: the `earlier` answer's changes to the other files stay."""
+    well_formed = False
     try:
         if not reply.strip():
             raise EditError(f"the model ({model}) answered nothing")
@@ -176,7 +180,7 @@ def _check(attempt: _Attempt, edit_format: EditFormat, task: EditTask, shown: Ed
     except EditError as exc:
         return _Attempt(reply, error=str(exc), well_formed=well_formed)
     return _Attempt(reply, tuple(changes), well_formed=True,
-                    undefined=undefined_in(changes, task))
+                    undefined=undefined_in(changes, task) if look_further else None)
 
 
 def undefined_in(changes: list[FileChange], task: EditTask) -> str | None:
