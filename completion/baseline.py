@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from lspilot.completion.holes import Kind
 from lspilot.completion.scoring import Answer
+from lspilot.context.window import cut_chars
 from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
 from lspilot.settings import CompletionSettings
 from lspilot.templates import Prompt, render
@@ -59,15 +60,7 @@ def _longest(text: str, budget: int, count_tokens: CountTokens, *, keep_end: boo
     text = text[max(len(text) - reach, 0):] if keep_end else text[:reach]
     if count_tokens(text) <= budget:
         return text
-    low, high = 0, len(text)
-    while low < high:
-        mid = (low + high + 1) // 2
-        piece = text[len(text) - mid:] if keep_end else text[:mid]
-        if count_tokens(piece) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return text[len(text) - low:] if keep_end else text[:low]
+    return cut_chars(text, budget, count_tokens, keep_end=keep_end)
 
 
 def plain_prompt(backend: Backend, prefix: str, suffix: str,

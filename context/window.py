@@ -69,7 +69,7 @@ def _fit(lines: list[str], budget: int, count_tokens: CountTokens, *,
         if len(kept) > 1:
             kept = kept[1:] if from_end else kept[:-1]
         else:
-            kept = [_cut_chars(text, budget, count_tokens, keep_end=from_end)]
+            kept = [cut_chars(text, budget, count_tokens, keep_end=from_end)]
         text = "\n".join(kept)
         tokens = count_tokens(text)
     return text, tokens
@@ -87,7 +87,7 @@ def _take_lines(lines: list[str], budget: int, count_tokens: CountTokens, *,
         cost = _count_within(line if index == 0 else line + "\n", budget, count_tokens)
         if used + cost > budget:
             if index == 0:
-                kept.append(_cut_chars(line, budget, count_tokens, keep_end=from_end))
+                kept.append(cut_chars(line, budget, count_tokens, keep_end=from_end))
             break
         kept.append(line)
         used += cost
@@ -105,7 +105,7 @@ def _clip(line: str, size: int, *, keep_end: bool) -> str:
     return line[len(line) - size:] if keep_end else line[:size]
 
 
-def _cut_chars(line: str, budget: int, count_tokens: CountTokens, *, keep_end: bool) -> str:
+def cut_chars(line: str, budget: int, count_tokens: CountTokens, *, keep_end: bool) -> str:
     """The longest end (or start) of `line` that fits `budget`, by binary search."""
     low, high = 0, len(line)
     while low < high:
