@@ -31,9 +31,10 @@ test: install
 	$(VENV)/bin/python -m pytest -q
 
 # The inner loop: no real model, no editors, no VS Code extension build (the markers are
-# set in tests/conftest.py from the fixtures and modules a test uses), one worker per core.
+# set in tests/conftest.py from the fixtures and modules a test uses), one worker per core
+# and one more: the server tests spend part of their time waiting on a server process.
 test-fast: install
-	$(VENV)/bin/python -m pytest -q -n auto -m "not real_model and not editor and not slow"
+	$(VENV)/bin/python -m pytest -q -n $$(( $$(nproc) + 1 )) -m "not real_model and not editor and not slow"
 
 # ruff, mypy strict, and basedpyright's import resolution, as the suite runs them.
 check: install

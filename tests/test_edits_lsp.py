@@ -219,54 +219,53 @@ async def test_an_edit_that_creates_a_file_sends_create_then_its_text(
     assert write.edits[0].new_text == "def shout(text):\n    return text.upper()\n"
 
 
-@pytest.mark.parametrize(("model", "message"), [
-    ("escape", "outside"),
-    ("secret", "secret or ignored"),
-    ("lazy", "leaves code out"),
-])
+HOSTILE = [("escape", "outside"), ("secret", "secret or ignored"), ("lazy", "leaves code out")]
+
+
 async def test_hostile_answers_change_nothing(client: LanguageClient, root: Path,
-                                              models: dict[str, Path], model: str,
-                                              message: str) -> None:
-    editor = await start(client, root, models[model], "neovim@v0.11.0")
-    with pytest.raises(JsonRpcException, match=message) as raised:
-        await command(client, "lspilot.edit", {"instruction": RENAME,
-                                               "uris": [(root / "dates.py").as_uri()]})
-    assert raised.value.code == -32803
-    assert editor.received == []
-    assert (root / "dates.py").read_text() == DATES and not (root.parent / "outside.py").exists()
+                                              models: dict[str, Path]) -> None:
+    editor = await start(client, root, models["rename"], "neovim@v0.11.0")
+    for model, message in HOSTILE:  # each answer from its own edit model, switched to here
+        await command(client, "lspilot.selectModel", {"id": str(models[model]), "role": "edit"})
+        with pytest.raises(JsonRpcException, match=message) as raised:
+            await command(client, "lspilot.edit", {"instruction": RENAME,
+                                                   "uris": [(root / "dates.py").as_uri()]})
+        assert raised.value.code == -32803, model
+        assert editor.received == [], model
+        assert (root / "dates.py").read_text() == DATES, model
+        assert not (root.parent / "outside.py").exists(), model
 
 
-@pytest.mark.parametrize(("argument", "message"), [
+# Bad requests are refused before the model is asked, so one server answers the whole table.
+BAD_REQUESTS = [
     ({"instruction": "  ", "uris": ["DATES"]}, "instruction is empty"),
     ({"instruction": "x"}, "no files to edit"),
     ({"instruction": "x", "uris": ["file:///etc/hostname"]}, "outside the workspace"),
     ({"instruction": "x", "uris": ["LOGO"]}, "binary file"),
     ({"instruction": "x", "uris": ["ENV"]}, "secret or ignored"),
     ({"instruction": "x", "uris": ["MISSING"]}, "does not exist"),
-])
-async def test_bad_requests_get_one_clear_error(client: LanguageClient, root: Path,
-                                                models: dict[str, Path], argument: Any,
-                                                message: str) -> None:
+]
+MALFORMED = [None, "rename", {"instruction": 3}, {"instruction": "x", "uris": "a.py"},
+             {"instruction": "x", "apply": "yes"}, {"instruction": "x", "range": {"uri": "file:///a"}}]
+
+
+async def test_bad_requests_get_one_clear_error_and_malformed_ones_invalid_params(
+        client: LanguageClient, root: Path, models: dict[str, Path]) -> None:
     editor = await start(client, root, models["rename"], "neovim@v0.11.0")
     names = {"DATES": "dates.py", "LOGO": "logo.png", "ENV": ".env", "MISSING": "gone.py"}
-    argument = {**argument, "uris": [(root / names[u]).as_uri() if u in names else u
-                                     for u in argument.get("uris", [])]}
-    with pytest.raises(JsonRpcException, match=message):
-        await command(client, "lspilot.edit", argument)
+    for argument, message in BAD_REQUESTS:
+        argument = {**argument, "uris": [(root / names[u]).as_uri() if u in names else u
+                                         for u in argument.get("uris", [])]}
+        with pytest.raises(JsonRpcException, match=message) as raised:
+            await command(client, "lspilot.edit", argument)
+        assert raised.value.code == -32803, argument
+    for malformed in MALFORMED:
+        with pytest.raises(JsonRpcException) as raised:
+            await command(client, "lspilot.edit", malformed)
+        assert raised.value.code == -32602, malformed
     assert editor.received == []
-
-
-@pytest.mark.parametrize("argument", [None, "rename", {"instruction": 3},
-                                      {"instruction": "x", "uris": "a.py"},
-                                      {"instruction": "x", "apply": "yes"},
-                                      {"instruction": "x", "range": {"uri": "file:///a"}}])
-async def test_malformed_arguments_are_invalid_params(client: LanguageClient, root: Path,
-                                                      models: dict[str, Path],
-                                                      argument: Any) -> None:
-    await start(client, root, models["rename"], "neovim@v0.11.0")
-    with pytest.raises(JsonRpcException) as raised:
-        await command(client, "lspilot.edit", argument)
-    assert raised.value.code == -32602
+    status = await command(client, "lspilot.status")  # and the server goes on serving
+    assert status["state"] == "ready"
 
 
 async def test_an_edit_of_a_document_changed_meanwhile_is_refused(

@@ -83,7 +83,8 @@ INLINE_AT = {"textDocument": {"uri": "file:///w/a.py"},
              "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}}
 
 
-@pytest.mark.parametrize(("method", "params"), [
+# Each row is refused by the same running server: one bad request never costs the next.
+NOT_PARSING = [
     ("textDocument/inlineCompletion", {}),
     ("textDocument/inlineCompletion", {**INLINE_AT, "context": None}),
     ("textDocument/inlineCompletion", {**INLINE_AT, "position": {"line": -1, "character": 0}}),
@@ -95,14 +96,17 @@ INLINE_AT = {"textDocument": {"uri": "file:///w/a.py"},
     ("workspace/executeCommand", {"command": "lspilot.accept"}),  # no arguments at all
     ("workspace/executeCommand", {"command": "lspilot.selectModel", "arguments": [1, 2]}),
     ("workspace/executeCommand", {"command": "lspilot.nope"}),
-])
+]
+
+
 async def test_a_request_whose_params_do_not_parse_gets_invalid_params(
-        server: RawClient, method: str, params: Any) -> None:
-    answer = await server.request(method, params, timeout=ANSWER_S)
-    assert error_code(answer) == INVALID_PARAMS, answer
-    assert server.shown() == []  # a client's mistake is logged, not shown
-    assert error_code(await server.request("workspace/executeCommand",
-                                           {"command": "lspilot.stats"})) is None
+        server: RawClient) -> None:
+    for method, params in NOT_PARSING:
+        answer = await server.request(method, params, timeout=ANSWER_S)
+        assert error_code(answer) == INVALID_PARAMS, (method, params, answer)
+        assert server.shown() == [], (method, params)  # a client's mistake is logged, not shown
+        assert error_code(await server.request("workspace/executeCommand",
+                                               {"command": "lspilot.stats"})) is None
 
 
 async def test_messages_that_are_not_json_rpc_are_refused_with_an_answer(
@@ -204,22 +208,24 @@ async def test_a_lone_surrogate_in_one_file_breaks_no_completion(server: RawClie
     assert server.shown() == []
 
 
-@pytest.mark.parametrize(("start", "end", "new", "expected"), [
+SPLIT_SURROGATES = [
     ((0, 6), (0, 7), "", 'x = "\ufffd"\n'),          # delete the low half
     ((0, 5), (0, 6), "", 'x = "\ufffd"\n'),          # delete the high half
     ((0, 6), (0, 6), "y", 'x = "\ufffdy\ufffd"\n'),  # type between the halves
     ((0, 6), (0, 4), "=", 'x = =\ufffd"\n'),        # a reversed range, from the middle
-])
-async def test_an_edit_that_splits_a_surrogate_pair_leaves_u_fffd(
-        server: RawClient, start: tuple[int, int], end: tuple[int, int], new: str,
-        expected: str) -> None:
-    open_doc(server, "file:///w/e.py", 'x = "😀"\n')
-    change(server, "file:///w/e.py", 2, start, end, new)
-    assert await document(server, "file:///w/e.py") == expected
-    answer = await inline(server, "file:///w/e.py", 0, 4)
-    assert error_code(answer) is None
-    change(server, "file:///w/e.py", 3, (1, 0), (1, 0), "z")  # later edits still apply
-    assert await document(server, "file:///w/e.py") == expected + "z"
+]
+
+
+async def test_an_edit_that_splits_a_surrogate_pair_leaves_u_fffd(server: RawClient) -> None:
+    for case, (start, end, new, expected) in enumerate(SPLIT_SURROGATES):
+        uri = f"file:///w/e{case}.py"
+        open_doc(server, uri, 'x = "😀"\n')
+        change(server, uri, 2, start, end, new)
+        assert await document(server, uri) == expected, case
+        answer = await inline(server, uri, 0, 4)
+        assert error_code(answer) is None, case
+        change(server, uri, 3, (1, 0), (1, 0), "z")  # later edits still apply
+        assert await document(server, uri) == expected + "z", case
 
 
 @pytest.mark.parametrize("text", [
