@@ -13,6 +13,7 @@ from typing import Protocol
 from lspilot.context.ignore import Exclusions
 from lspilot.context.languages import language_id_for
 from lspilot.edits.formats import FORMATS
+from lspilot.edits.imports import restore_imports
 from lspilot.edits.names import imported_names, module_names, new_undefined_names
 from lspilot.edits.task import EditError, EditFormat, EditTask, FileChange
 from lspilot.edits.validate import validate
@@ -175,7 +176,8 @@ def _check(reply: str, *, edit_format: EditFormat, task: EditTask, shown: EditTa
             raise EditError(f"the model ({model}) changed nothing")
         well_formed = True
         rewritten = {c.path for c in changes}
-        changes = [c for c in earlier if c.path not in rewritten] + changes
+        changes = restore_imports([c for c in earlier if c.path not in rewritten] + changes,
+                                  task)
         validate(changes, task, root, exclusions)
     except EditError as exc:
         return _Attempt(reply, error=str(exc), well_formed=well_formed)
@@ -231,4 +233,18 @@ def is_module(path: str, module: str) -> bool:
     return any(path == m or path.endswith("/" + m) for m in (module, package))
 
 
-__all__ = ["BackendError", "EditResult", "choose_format", "run_edit"]
+def describe(result: EditResult) -> str:
+    """What changed, how, what it cost, what was put back and what was left out."""
+    stats = result.stats
+    line = (f"{', '.join(c.path for c in result.changes)} ({result.format} format, "
+            f"{stats.prompt_tokens} prompt + {stats.generated_tokens} generated tokens, "
+            f"{result.seconds:.1f} s)")
+    restored = [f"{', '.join(c.restored)} in {c.path}" for c in result.changes if c.restored]
+    if restored:
+        line += "; imports the answer left out put back: " + "; ".join(restored)
+    if result.task.omitted:
+        line += "; left out: " + ", ".join(result.task.omitted)
+    return line
+
+
+__all__ = ["BackendError", "EditResult", "choose_format", "describe", "run_edit"]

@@ -71,6 +71,8 @@ class FileChange:
     match_stages: tuple[str, ...] = ()
     """search-replace: how each block was found, in order: "exact", "whitespace" or "fuzzy";
     ("whole",) for a file the reply wrote out whole instead."""
+    restored: tuple[str, ...] = ()
+    """Names whose imports the answer left out and the edit put back (edits/imports.py)."""
 
 
 class EditFormat(Protocol):

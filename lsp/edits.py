@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 
-from lspilot.edits.run import EditResult
+from lspilot.edits.run import EditResult, describe
 from lspilot.edits.sources import relative_path
 from lspilot.edits.task import EditError, Selection
 from lspilot.edits.text_edits import text_edits
@@ -183,13 +183,7 @@ def edited_uris(edit: types.WorkspaceEdit) -> list[str]:
 
 def summary(result: EditResult) -> str:
     """One line for the user: what changed, how, what it cost, what was left out."""
-    paths = ", ".join(c.path for c in result.changes)
-    stats = result.stats
-    line = (f"changed {paths} ({result.format} format, {stats.prompt_tokens} prompt + "
-            f"{stats.generated_tokens} generated tokens, {result.seconds:.1f} s)")
-    if result.task.omitted:
-        line += "; left out: " + ", ".join(result.task.omitted)
-    return line
+    return "changed " + describe(result)
 
 
 PROGRESS_WAIT_S = 5.0

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lspilot.edits.run import EditResult
+from lspilot.edits.run import EditResult, describe
 from lspilot.edits.sources import relative_path
 from lspilot.edits.task import EditError
 from lspilot.edits.text_edits import apply_edits, text_edits
@@ -155,13 +155,7 @@ def edit_files(args: argparse.Namespace, bar: Callable[[int, int, str], None]) -
         else:
             print(message, file=sys.stderr)
         return 1
-    stats = result.stats
-    message = (f"{'wrote' if args.apply else 'would change'} "
-               f"{', '.join(c.path for c in result.changes)} ({result.format} format, "
-               f"{stats.prompt_tokens} prompt + {stats.generated_tokens} generated tokens, "
-               f"{result.seconds:.1f} s)")
-    if result.task.omitted:
-        message += "; left out: " + ", ".join(result.task.omitted)
+    message = f"{'wrote' if args.apply else 'would change'} {describe(result)}"
     if args.json:
         print(json.dumps(report(result, args.apply, message)))
     else:
