@@ -83,7 +83,7 @@ def postprocess(middle: str, cursor: CursorContext, multiline: bool, max_lines: 
         text = _first_line_indent(text, cursor)
         lines = _cut_lines(text.split("\n")[:max_lines], cursor)
         text = "\n".join(lines)
-        text = _cut_unmatched_closer(text, cursor.suffix)
+        text = _cut_unmatched_closer(text, cursor)
     text = _normalize_indentation(text, cursor)
     text = text.rstrip()
     if not text.strip() or _is_repetition(text, cursor):
@@ -209,19 +209,57 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     return lines
 
 
-def _cut_unmatched_closer(text: str, suffix: str) -> str:
-    """Cut at a closing bracket the completion never opened when the suffix closes it anyway."""
-    next_char = suffix.lstrip()[:1]
+def _cut_unmatched_closer(text: str, cursor: CursorContext) -> str:
+    """Cut at a closing bracket the completion never opened when the suffix closes it anyway.
+
+    A closer that leads its line deeper than the suffix's next closer, at the depth of a
+    line above that opened a block, closes that inner block, which the suffix leaves open
+    (`}` at the empty line ending an `if` in a method): it stays, and the scan goes on to a
+    later one at the suffix's own depth.
+    """
+    suffix = cursor.suffix
+    rest = suffix.lstrip()
+    next_char = rest[:1]
+    gap = suffix[:len(suffix) - len(rest)]
+    # The suffix's closer on a later line: how deep it stands (None: on the cursor's line).
+    suffix_depth = _width(gap[gap.rfind("\n") + 1:]) if "\n" in gap else None
     depth: dict[str, int] = {"(": 0, "[": 0, "{": 0}
     for index, char in enumerate(text):
         if char in depth:
             depth[char] += 1
         elif char in _PAIRS:
             opener = _PAIRS[char]
-            if depth[opener] == 0:
-                return text[:index].rstrip() if next_char == char else text
-            depth[opener] -= 1
+            if depth[opener] > 0:
+                depth[opener] -= 1
+                continue
+            if next_char != char:
+                return text
+            line_start = text.rfind("\n", 0, index) + 1
+            lead = text[line_start:index]
+            if line_start == 0:
+                lead = cursor.line_prefix + lead
+            if suffix_depth is not None and not lead.strip() and _width(lead) > suffix_depth \
+                    and _opened_at(cursor.prefix + text[:line_start], _width(lead)):
+                continue
+            return text[:index].rstrip()
     return text
+
+
+def _opened_at(above: str, depth: int, lines: int = 200) -> bool:
+    """Whether the nearest line of `above` (its last, unfinished line left out) that is not
+    deeper than `depth` stands at `depth` and ends by opening a bracket: a block still open."""
+    for line in reversed(above.split("\n")[-lines:-1]):
+        if not line.strip():
+            continue
+        width = _width(line[:len(line) - len(line.lstrip())])
+        if width <= depth:
+            return width == depth and line.rstrip()[-1:] in ("{", "[", "(")
+    return False
+
+
+def _width(indentation: str) -> int:
+    """The columns whitespace takes, a tab counted as 4."""
+    return len(indentation.expandtabs(4))
 
 
 def _indent_unit(text: str) -> str:

@@ -102,6 +102,15 @@ def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     ("items = [\n    █\n]", "1,\n    2,\n]", "1,\n    2,"),
     # an unmatched closer with nothing to close it after the cursor stays
     ("if (x) {\n  █", "y();\n}", "y();\n}"),
+    # ... and so does one that closes an inner block, deeper than the suffix's closer (bench.fim:
+    # `}` at the empty line ending a catch block in a method, the method's `}` below); the
+    # next one, at the suffix's own depth, repeats the suffix and is cut
+    ("void f() {\n\ttry {\n\t\tg();\n\t} catch (E e) {\n\t\tthrow e;\n\t█\n}", "}\n}",
+     "}"),
+    ("class A {\n  void f() {\n    if (x) {\n      y();\n    █\n  }\n}", "}\n  }\n}", "}"),
+    # a closer at the suffix's own depth is the suffix's and is cut
+    ("void f() {\n    g();\n█\n}", "}\n}", ""),
+    ("if (x) {\n  █", "y();\n}", "y();\n}"),
     # on an indent-only line the cursor already stands at the indentation
     ("def f():\n    █", "    return 1", "return 1"),
     # the file's indentation (tabs) wins over the model's (spaces)
