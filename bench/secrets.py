@@ -140,7 +140,7 @@ def speed(files: list[tuple[Path, str]], backend: LlamaCppBackend, cursors: int,
     template = backend.template
     total = min(settings.prompt_tokens, backend.context_size - settings.max_tokens)
     budget = total - backend.count_prompt_tokens(render(template, "", ""))
-    share = suffix_share(settings, "invoked", budget)
+    share = suffix_share(settings, False, budget)
     rng = random.Random(5)
     python = [(p, t) for p, t in files if p.suffix == ".py" and 2_000 < len(t) < 200_000]
     assembly: list[float] = []

@@ -4,6 +4,7 @@ request typed on from a running job follows it, and typed-ahead text needs no mo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 import time
 from collections import deque
@@ -279,6 +280,8 @@ class Scheduler:
     async def _serve(self, request: CompletionRequest, run: Run) -> Completion:
         pace = self._paces.setdefault(request.uri, Pace())
         typed_on_last = pace.arrived(request, self._clock())
+        if typed_on_last and request.trigger == "automatic":
+            request = dataclasses.replace(request, typing=True)
         if (timer := self._refreshes.pop(request.uri, None)) is not None:
             timer.cancel()  # the user did not pause: a newer request decides
         prefix, suffix = request.text[:request.offset], request.text[request.offset:]

@@ -4,18 +4,23 @@ had) the import that binds it.
 
 Only an import the project already writes comes back: a name the changed file now uses
 unbound, that the edit's files (before or after the change) import one way and one way only,
-at their top level and by an absolute import (a relative one only from the same folder). A
-name imported two different ways, or not at all, is left to the checks that follow (an
-undefined name is reported, never guessed). Python only.
+at their top level and by an absolute import (a relative one only from the same folder).
+Failing that, a name that exactly one module the file already imports from defines (a
+standard-library module that has it, or one of the edit's files whose top level binds it) is
+added to an import from that module (`from decimal import ROUND_DOWN` gives
+`ROUND_HALF_UP`). A name imported two different ways, or not at all, is left to the checks
+that follow (an undefined name is reported, never guessed). Python only.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
+import sys
 from collections.abc import Iterable, Sequence
 
-from lspilot.edits.names import new_undefined_names
+from lspilot.edits.names import module_names, new_undefined_names
 from lspilot.edits.task import EditTask, FileChange
 
 
@@ -35,6 +40,8 @@ def restore_imports(changes: Sequence[FileChange], task: EditTask) -> list[FileC
             restored.append(change)
             continue
         found = _imports_of(missing, _folder(change.path), texts)
+        found |= _defined_by_imported(
+            [name for name in missing if name not in found], change.new_text, texts)
         lines = [found[name] for name in missing if name in found]
         if not lines:
             restored.append(change)
@@ -65,6 +72,47 @@ def _imports_of(names: Iterable[str], folder: str,
                 if name in wanted:
                     ways[name].add(statement)
     return {name: next(iter(found)) for name, found in ways.items() if len(found) == 1}
+
+
+_SIDE_EFFECTS = frozenset({"antigravity", "this", "__hello__", "__phello__", "idlelib",
+                           "tkinter", "turtle", "turtledemo"})
+"""Standard-library modules whose import does something (opens a browser, prints, a GUI)."""
+
+
+def _defined_by_imported(names: Sequence[str], text: str,
+                         texts: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """For each name, `from M import name` where M is the one module the text imports from
+    (absolutely, at its top level) that defines the name."""
+    if not names:
+        return {}
+    modules = list(dict.fromkeys(
+        node.module for node in ast.parse(text).body
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+        and node.module != "__future__"))
+    found = {}
+    for name in names:
+        defining = [m for m in modules if _defines(m, name, texts)]
+        if len(defining) == 1:
+            found[name] = f"from {defining[0]} import {name}"
+    return found
+
+
+def _defines(module: str, name: str, texts: Sequence[tuple[str, str]]) -> bool:
+    """Whether `module` binds `name` at its top level: read from the edit's files when it is
+    one of them, asked of Python when it is in the standard library, else not known."""
+    path = module.replace(".", "/")
+    for candidate, text in texts:
+        stem = candidate.removesuffix(".py").removesuffix("/__init__")
+        if stem == path or stem.endswith("/" + path):
+            names = module_names(text)
+            return names is not None and name in names
+    top = module.split(".")[0]
+    if top not in sys.stdlib_module_names or top in _SIDE_EFFECTS:
+        return False
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except Exception:  # a module that fails to import here defines nothing we can tell
+        return False
 
 
 def _bindings(node: ast.stmt, same_folder: bool) -> list[tuple[str, str]]:

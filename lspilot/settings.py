@@ -72,10 +72,9 @@ class CompletionSettings:
         0.25, "Share of the prompt budget kept for text after the cursor.",
         minimum=0.0, maximum=0.9)
     typing_suffix_tokens: int = _setting(
-        1024, "Most tokens of text after the cursor for automatic (while typing) requests, "
-        "within suffixShare: each model call while typing re-reads all of them, so a lower cap "
-        "answers sooner but worse (bench.fim, 0.5B: 64 tokens halved exact matches); the "
-        "default leaves automatic requests the suffix invoked ones get.",
+        64, "Most tokens of text after the cursor for an automatic request typed on from the "
+        "last one, which re-reads all of them on every keystroke; other requests (the first at "
+        "a place, invoked ones) get suffixShare, which completes better.",
         minimum=0, maximum=32768)
     refresh_after_hit: bool = _setting(
         True, "After a suggestion served from the typed-ahead cache, when the user pauses and "

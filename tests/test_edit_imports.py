@@ -99,3 +99,40 @@ async def test_an_edit_through_the_runtime_gets_its_import_back(tmp_path: Path) 
     assert change.new_text == "from decimal import Decimal, ROUND_HALF_UP\n\n" + INVOICE_DROPPED
     assert "imports the answer left out put back: Decimal, ROUND_HALF_UP in billing/invoice.py" \
         in describe(result)
+
+
+@pytest.mark.parametrize(("files", "change", "expected", "restored"), [
+    # The file imports from decimal, which has the constant the fix needs (bench.edits'
+    # fix_invoice_totals: the 1.5B wrote ROUND_HALF_UP beside an import of ROUND_DOWN).
+    ([("billing/invoice.py", "from decimal import ROUND_DOWN, Decimal\n")],
+     FileChange("billing/invoice.py", "from decimal import ROUND_DOWN, Decimal\n\n"
+                "x = Decimal(1).quantize(Decimal(1), rounding=ROUND_HALF_UP)\n"),
+     "from decimal import ROUND_DOWN, Decimal\nfrom decimal import ROUND_HALF_UP\n\n"
+     "x = Decimal(1).quantize(Decimal(1), rounding=ROUND_HALF_UP)\n", ("ROUND_HALF_UP",)),
+    # One of the edit's files, imported from, defines it at its top level.
+    ([("shop/money.py", "class Money:\n    pass\n\n\nclass Mismatch(Exception):\n    pass\n"),
+      ("shop/cart.py", "from shop.money import Money\n")],
+     FileChange("shop/cart.py", "from shop.money import Money\n\nraise Mismatch(Money())\n"),
+     "from shop.money import Money\nfrom shop.money import Mismatch\n\n"
+     "raise Mismatch(Money())\n", ("Mismatch",)),
+])
+def test_a_name_the_imported_module_defines_is_imported_from_it(
+        files: list[tuple[str, str]], change: FileChange, expected: str,
+        restored: tuple[str, ...]) -> None:
+    [result] = restore_imports([change], task(*files))
+    assert result.new_text == expected
+    assert result.restored == restored
+
+
+@pytest.mark.parametrize("change", [
+    # Two modules imported from both define it: which one is meant is not guessed.
+    FileChange("a.py", "from os import sep\nfrom sys import argv\n\nx = path\n"),
+    # Not a standard-library module, and not one of the edit's files: not known.
+    FileChange("a.py", "from requests import get\n\nx = post\n"),
+    # The module does not have it.
+    FileChange("a.py", "from decimal import Decimal\n\nx = ROUND_SIDEWAYS\n"),
+    # A module whose import does something is not imported to find out.
+    FileChange("a.py", "from antigravity import geohash\n\nx = webbrowser\n"),
+])
+def test_a_module_is_only_asked_when_it_is_known(change: FileChange) -> None:
+    assert restore_imports([change], task()) == [change]

@@ -16,7 +16,7 @@ import pytest
 
 from lspilot.completion.counters import Meter
 from lspilot.completion.engine import Engine
-from lspilot.completion.pipeline import Completion, CompletionRequest
+from lspilot.completion.pipeline import Completion, CompletionRequest, Trigger
 from lspilot.completion.scheduler import (
     GRACE_S,
     Cursor,
@@ -309,6 +309,31 @@ async def test_only_other_edits_or_a_slow_model_wait_for_a_pause(
         now[0] += 0.1
         await scheduler.complete(CompletionRequest("u", *edit(i)), run)
     assert pauses == pytest.approx(slept)
+
+
+@pytest.mark.parametrize(("requests", "typing"), [
+    # typed on from the last request: the model read the prompt up to near the cursor
+    ([("ab", 2, "automatic"), ("abc", 3, "automatic"), ("abcd", 4, "automatic")],
+     [False, True, True]),
+    # the first request at each place (another line, a backspace) reads most of its prompt
+    ([("ab\ncd", 2, "automatic"), ("ab\ncd", 5, "automatic"), ("ab\nc", 4, "automatic")],
+     [False, False, False]),
+    # an invoked request never keeps its suffix short
+    ([("ab", 2, "invoked"), ("abc", 3, "invoked")], [False, False]),
+])
+async def test_only_a_request_typed_on_from_the_last_is_marked_typing(
+        requests: list[tuple[str, int, Trigger]], typing: list[bool]) -> None:
+    seen: list[bool] = []
+
+    async def run(job: Job, anchor: int | None) -> Completion:
+        seen.append(job.request.typing)
+        return Completion("", "", Prompt(()), "m", "t", False)
+
+    settings, _ = parse_settings({"completion": {"debounceMs": 0}}, Settings())
+    scheduler = Scheduler(settings.completion, Meter())
+    for text, offset, trigger in requests:
+        await scheduler.complete(CompletionRequest("u", text, offset, trigger=trigger), run)
+    assert seen == typing
 
 
 async def test_a_job_left_alone_is_stopped_only_if_nobody_waited_during_the_grace() -> None:

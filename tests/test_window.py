@@ -75,12 +75,12 @@ def test_a_stale_anchor_is_replaced() -> None:
     assert window.start_line > 0 and words(window.prefix) + words(window.suffix) <= 60
 
 
-@pytest.mark.parametrize(("trigger", "budget", "expected"), [
-    ("invoked", 1000, 0.25),      # the user waits: the full share
-    ("automatic", 1000, 0.064),   # while typing: at most 64 tokens
-    ("automatic", 100, 0.25),     # a small budget: the share is already under 64 tokens
-    ("automatic", 0, 0.25),
+@pytest.mark.parametrize(("typing", "budget", "expected"), [
+    (False, 1000, 0.25),     # the first request at a place, or invoked: the full share
+    (True, 1000, 0.064),     # typed on from the last request: at most 64 tokens
+    (True, 100, 0.25),       # a small budget: the share is already under 64 tokens
+    (True, 0, 0.25),
 ])
-def test_typing_keeps_the_suffix_short(trigger: str, budget: int, expected: float) -> None:
+def test_typing_keeps_the_suffix_short(typing: bool, budget: int, expected: float) -> None:
     settings = CompletionSettings(suffix_share=0.25, typing_suffix_tokens=64)
-    assert suffix_share(settings, trigger, budget) == pytest.approx(expected)  # type: ignore[arg-type]
+    assert suffix_share(settings, typing, budget) == pytest.approx(expected)
