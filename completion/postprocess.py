@@ -165,6 +165,7 @@ def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
 
 
 def _width(line: str) -> int:
+    """The columns a line's indentation takes (a tab counted as 4)."""
     return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
 
 
@@ -251,15 +252,10 @@ def _opened_at(above: str, depth: int, lines: int = 200) -> bool:
     for line in reversed(above.split("\n")[-lines:-1]):
         if not line.strip():
             continue
-        width = _width(line[:len(line) - len(line.lstrip())])
+        width = _width(line)
         if width <= depth:
             return width == depth and line.rstrip()[-1:] in ("{", "[", "(")
     return False
-
-
-def _width(indentation: str) -> int:
-    """The columns whitespace takes, a tab counted as 4."""
-    return len(indentation.expandtabs(4))
 
 
 def _indent_unit(text: str) -> str:
