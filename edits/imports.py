@@ -20,7 +20,8 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 
-from lspilot.edits.names import module_names, new_undefined_names
+from lspilot.context.languages import language_id_for
+from lspilot.edits.names import is_module, module_names, new_undefined_names
 from lspilot.edits.task import EditTask, FileChange
 
 
@@ -32,8 +33,7 @@ def restore_imports(changes: Sequence[FileChange], task: EditTask) -> list[FileC
     restored = []
     for change in changes:
         source = task.file(change.path)
-        language = source.language if source is not None else (
-            "python" if change.path.endswith(".py") else "")
+        language = source.language if source is not None else language_id_for(change.path)
         missing = new_undefined_names(language, source.text if source is not None else "",
                                       change.new_text)
         if not missing:
@@ -100,10 +100,8 @@ def _defined_by_imported(names: Sequence[str], text: str,
 def _defines(module: str, name: str, texts: Sequence[tuple[str, str]]) -> bool:
     """Whether `module` binds `name` at its top level: read from the edit's files when it is
     one of them, asked of Python when it is in the standard library, else not known."""
-    path = module.replace(".", "/")
     for candidate, text in texts:
-        stem = candidate.removesuffix(".py").removesuffix("/__init__")
-        if stem == path or stem.endswith("/" + path):
+        if is_module(candidate, module.replace(".", "/") + ".py"):
             names = module_names(text)
             return names is not None and name in names
     top = module.split(".")[0]

@@ -123,3 +123,10 @@ def imported_names(path: str, text: str) -> list[tuple[str, str]]:
             parts = folder[:len(folder) - (node.level - 1)] + parts
         found.extend(("/".join(parts) + ".py", a.name) for a in node.names if a.name != "*")
     return found
+
+
+def is_module(path: str, module: str) -> bool:
+    """Whether the file at workspace `path` may be the module whose file is `module`
+    (`geometry/shapes.py`, or a package's `geometry/__init__.py`)."""
+    package = module.removesuffix(".py") + "/__init__.py"
+    return any(path == m or path.endswith("/" + m) for m in (module, package))

@@ -14,7 +14,12 @@ from lspilot.context.ignore import Exclusions
 from lspilot.context.languages import language_id_for
 from lspilot.edits.formats import FORMATS
 from lspilot.edits.imports import restore_imports
-from lspilot.edits.names import imported_names, module_names, new_undefined_names
+from lspilot.edits.names import (
+    imported_names,
+    is_module,
+    module_names,
+    new_undefined_names,
+)
 from lspilot.edits.task import EditError, EditFormat, EditTask, FileChange
 from lspilot.edits.validate import validate
 from lspilot.edits.vault import Vault, hidden, revealed
@@ -226,13 +231,6 @@ def broken_imports(changes: list[FileChange], task: EditTask) -> list[str]:
     return problems
 
 
-def is_module(path: str, module: str) -> bool:
-    """Whether the file at workspace `path` may be the module whose file is `module`
-    (`geometry/shapes.py`, or a package's `geometry/__init__.py`)."""
-    package = module.removesuffix(".py") + "/__init__.py"
-    return any(path == m or path.endswith("/" + m) for m in (module, package))
-
-
 def describe(result: EditResult) -> str:
     """What changed, how, what it cost, what was put back and what was left out."""
     stats = result.stats
@@ -247,4 +245,4 @@ def describe(result: EditResult) -> str:
     return line
 
 
-__all__ = ["BackendError", "EditResult", "choose_format", "describe", "run_edit"]
+__all__ = ["BackendError", "EditResult", "choose_format", "describe", "is_module", "run_edit"]
