@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                           "without subfolders)")
     complete.add_argument("--no-context", action="store_true",
                           help="the file's own text only, no context from other files")
+    complete.add_argument("--settings", metavar="JSON", type=_json_object,
+                          help='settings as an editor sends them, e.g. '
+                          '\'{"context": {"sources": "scope,definition,usage"}}\'')
     complete.add_argument("--log-level", default="warning",
                           choices=["debug", "info", "warning", "error"])
     complete.set_defaults(run=_complete)
@@ -254,6 +257,7 @@ def cursor_offset(text: str, line: int, column: int) -> int:
 
 def _complete(args: argparse.Namespace) -> int:
     import dataclasses
+    import json
 
     from lspilot.completion.explain import describe, explanation
     from lspilot.completion.pipeline import CompletionRequest, complete
@@ -261,7 +265,7 @@ def _complete(args: argparse.Namespace) -> int:
     from lspilot.models.backends.base import BackendError
     from lspilot.models.roles import RoleFile
     from lspilot.models.slot import store_loader
-    from lspilot.settings import Settings
+    from lspilot.settings import Settings, parse_settings
 
     try:
         path, line, column = parse_cursor(args.cursor)
@@ -271,7 +275,11 @@ def _complete(args: argparse.Namespace) -> int:
         print(f"lspilot: {exc}", file=sys.stderr)
         return 2
     store = ModelStore.from_env()
-    settings = RoleFile.in_store(store).apply(Settings())
+    settings, errors = parse_settings(json.loads(args.settings) if args.settings else {},
+                                      RoleFile.in_store(store).apply(Settings()))
+    if errors:
+        print("lspilot: " + "; ".join(errors), file=sys.stderr)
+        return 2
     if args.max_tokens:
         settings = dataclasses.replace(settings, completion=dataclasses.replace(
             settings.completion, max_tokens=args.max_tokens))

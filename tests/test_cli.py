@@ -79,6 +79,18 @@ def test_complete_reports_bad_cursors(tmp_path: Path, cursor: str, message: str)
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.parametrize(("settings", "message"), [
+    ("[1]", "give a JSON object"),
+    ("{", "not JSON"),
+    ('{"context": {"sources": "nope"}}', "lspilot.context.sources: unknown 'nope'"),
+])
+def test_complete_reports_bad_settings(tmp_path: Path, settings: str, message: str) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    result = run("complete", f"{source}:1:1", "--settings", settings)
+    assert result.returncode == 2 and message in result.stderr
+
+
 def test_complete_reports_an_unusable_model(tmp_path: Path) -> None:
     source = tmp_path / "a.py"
     source.write_text("x = 1\n")
