@@ -24,6 +24,12 @@ spelled out here so that settings import nothing of lspilot's."""
 
 CONTEXT_SOURCES = ("scope", "definition", "usage", "git_diff", "open_file", "recent_edit")
 """The context sources `context/workspace.py` asks, in its order (a test keeps them equal)."""
+DEFAULT_CONTEXT_SOURCES = tuple(name for name in CONTEXT_SOURCES if name != "definition")
+"""The sources asked unless `context.sources` says otherwise. `definition` (the definitions of
+the names the file imports) is off: switched off alone it gained exact matches on calls of
+sibling-module names (bench.crossfile 12/42 without it, 10/42 with it, 7/42 with no context)
+and cost edit similarity on in-file holes (bench.fim 0.58 without, 0.55 with, the same exact
+matches); the call sites `usage` brings earned theirs in both."""
 
 
 def _setting(default: Any, doc: str, *, minimum: float | None = None,
@@ -98,7 +104,7 @@ class ContextSettings:
         True, "Index the workspace's files (in the background, honouring .gitignore and "
         ".lspilotignore) to find definitions and usages in files that are not open.")
     sources: str = _setting(
-        ",".join(CONTEXT_SOURCES), "The context sources asked, comma-separated (any of "
+        ",".join(DEFAULT_CONTEXT_SOURCES), "The context sources asked, comma-separated (any of "
         + ", ".join(CONTEXT_SOURCES) + "); empty: none.", items=CONTEXT_SOURCES,
         may_be_empty=True)
 

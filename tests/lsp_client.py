@@ -8,12 +8,15 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from lspilot.settings import CONTEXT_SOURCES
 from tests.polling import until
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lspilot", "serve",
                                             "--log-level", "info"])
 CLIENTS = ["neovim@v0.11.0", "visual-studio-code"]
 SMALL_RUNTIME = {"contextSize": 1024, "threads": 1}
+EVERY_SOURCE = {"sources": ",".join(CONTEXT_SOURCES)}
+"""The `context` settings that ask every source (`definition` is off by default)."""
 
 
 def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:

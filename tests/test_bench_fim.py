@@ -55,7 +55,8 @@ def test_a_source_lift_runs_again_only_where_the_source_put_snippets(
     lifts = source_lift([row], {"pkg": root}, tiny_model, SETTINGS)
     assert lifts["scope"]["pairs"] == 1 and lifts["scope"]["exact_with"] == 1
     assert lifts["scope"]["cases"][0]["without"] == "a + b"  # the tiny model ignores context
-    assert lifts["definition"]["pairs"] == 0 and lifts["definition"]["cases"] == []
+    assert lifts["usage"]["pairs"] == 0 and lifts["usage"]["cases"] == []
+    assert "definition" not in lifts  # a source the settings do not ask is not measured
 
 
 def test_unrelated_files_come_from_other_packages_of_the_same_language_first(

@@ -15,7 +15,15 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
-from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+from tests.lsp_client import (
+    EVERY_SOURCE,
+    SERVER,
+    SMALL_RUNTIME,
+    command,
+    inline,
+    open_doc,
+    wait_for_state,
+)
 from tests.polling import until
 
 GEOMETRY = '''"""Vectors."""
@@ -73,7 +81,7 @@ async def client(lsp_client: LanguageClient, tiny_model: Path, workspace: Path) 
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="shop-repo")],
         initialization_options={"models": {"autocomplete": str(tiny_model)},
-                                "llamaCpp": SMALL_RUNTIME}))
+                                "llamaCpp": SMALL_RUNTIME, "context": EVERY_SOURCE}))
     lsp_client.workspace_root = workspace  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()

@@ -11,6 +11,7 @@ through `lspilot complete --show-prompt` closes the file.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,15 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from tests import secret_corpus as c
-from tests.lsp_client import SERVER, SMALL_RUNTIME, command, inline, open_doc, wait_for_state
+from tests.lsp_client import (
+    EVERY_SOURCE,
+    SERVER,
+    SMALL_RUNTIME,
+    command,
+    inline,
+    open_doc,
+    wait_for_state,
+)
 from tests.polling import until
 
 SECRETS = c.all_secrets() | {c.GITHUB_FINE, c.NPM_TOKEN}
@@ -67,7 +76,7 @@ async def client(lsp_client: LanguageClient, tiny_model: Path, workspace: Path) 
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="service")],
         initialization_options={"models": {"autocomplete": str(tiny_model)},
-                                "llamaCpp": SMALL_RUNTIME}))
+                                "llamaCpp": SMALL_RUNTIME, "context": EVERY_SOURCE}))
     lsp_client.workspace_root = workspace  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
@@ -166,7 +175,8 @@ def test_the_command_line_prompt_gives_no_secret_away(tiny_model: Path, workspac
     env = {**os.environ, "LSPILOT_HOME": str(workspace.parent / "home")}
     result = subprocess.run(
         [sys.executable, "-m", "lspilot", "complete", "app.py:5:12", "--show-prompt",
-         "--model", str(tiny_model)], cwd=workspace, env=env, capture_output=True, text=True,
+         "--model", str(tiny_model), "--settings", json.dumps({"context": EVERY_SOURCE})],
+        cwd=workspace, env=env, capture_output=True, text=True,
         timeout=300)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr

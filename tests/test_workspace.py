@@ -33,8 +33,11 @@ from lspilot.context.symbols import analyze
 from lspilot.context.window import fit_window
 from lspilot.context.workspace import Workspace
 from lspilot.lsp.documents import Documents
-from lspilot.settings import ContextSettings
+from lspilot.settings import CONTEXT_SOURCES, ContextSettings
 from tests.polling import until, wait_until
+
+ALL_SOURCES = ContextSettings(sources=",".join(CONTEXT_SOURCES))
+"""The sources' machinery is tested with all of them (`definition` is off by default)."""
 
 GEOMETRY = ('def scale(v, k):\n    """Scale `v` by `k`."""\n    return [x * k for x in v]\n\n\n'
             "def shift(v, d):\n    return [x + d for x in v]\n")
@@ -58,7 +61,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def started(root: Path, documents: Documents, **settings: object) -> Workspace:
-    workspace = Workspace(root, dataclasses.replace(ContextSettings(), **settings),
+    workspace = Workspace(root, dataclasses.replace(ALL_SOURCES, **settings),
                           documents.all)
     workspace.start()
     assert workspace.index is not None and workspace.index.wait_ready(30)
@@ -130,6 +133,21 @@ async def test_only_the_sources_the_settings_name_are_asked(root: Path) -> None:
     assert none.source_ms == {} and none.snippets == () and none.late == ()
 
 
+async def test_the_default_sources_leave_definitions_out(root: Path) -> None:
+    # Measured to cost more than they gave (see DEFAULT_CONTEXT_SOURCES); the calls `usage`
+    # finds stay.
+    documents = Documents()
+    uri = (root / "pkg" / "app.py").as_uri()
+    documents.open(uri, "python", 1, APP)
+    workspace = started(root, documents, sources=ContextSettings().sources)
+    try:
+        gathered = await gather(workspace, documents, uri, 6, 11)
+    finally:
+        workspace.stop()
+    assert "usage" in gathered.source_ms and "definition" not in gathered.source_ms
+    assert "definition" not in {s.source for s in gathered.offered}
+
+
 async def test_uncommitted_hunks_come_as_code(root: Path) -> None:
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
@@ -156,8 +174,8 @@ async def test_a_passed_deadline_skips_the_remaining_sources(root: Path) -> None
     documents.open(uri, "python", 1, APP)
     ticks = iter(range(10**6))
     # A clock that moves one second per reading: only the first source starts in time.
-    workspace = Workspace(root, ContextSettings(deadline_ms=1500), documents.all,
-                          clock=lambda: float(next(ticks)))
+    workspace = Workspace(root, dataclasses.replace(ALL_SOURCES, deadline_ms=1500),
+                          documents.all, clock=lambda: float(next(ticks)))
     workspace.start()
     try:
         assert workspace.index is not None and workspace.index.wait_ready(30)
@@ -280,7 +298,8 @@ async def test_each_source_has_its_own_share_of_the_deadline(root: Path) -> None
     ticks = iter(range(10**6))
     # One second per clock reading, ten in all: a source with a tenth of them is late by the
     # time its turn comes, the one after it, with all ten, is not.
-    workspace = Workspace(root, ContextSettings(deadline_ms=10_000), documents.all,
+    workspace = Workspace(root, dataclasses.replace(ALL_SOURCES, deadline_ms=10_000),
+                          documents.all,
                           clock=lambda: float(next(ticks)))
     workspace.start()
     workspace.sources = (ScopeSource(),
