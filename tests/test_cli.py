@@ -13,7 +13,7 @@ import pytest
 
 from lspilot import __version__
 from lspilot.cli import cursor_offset, parse_cursor
-from lspilot.settings import CONTEXT_SOURCES
+from tests.lsp_client import EVERY_SOURCE
 from tests.polling import wait_until
 from tests.tiny_gguf import PLAIN_SPECIALS, TinyModel, build
 
@@ -176,9 +176,8 @@ def test_complete_outside_a_repository_reads_the_files_own_folder_only(
     cursor = f"{source}:6:23"
     # Every source asked, `definition` too (off by default), so a subfolder's file indexed by
     # mistake would show its definition.
-    every = json.dumps({"context": {"sources": ",".join(CONTEXT_SOURCES)}})
     alone = run("complete", cursor, "--model", str(tiny_model), "--show-prompt",
-                "--settings", every)
+                "--settings", json.dumps({"context": EVERY_SOURCE}))
     assert alone.returncode == 0, alone.stderr
     assert "in no git repository" in alone.stderr
     # Which sources beat `context.deadlineMs` depends on the machine's load; the subfolder's
