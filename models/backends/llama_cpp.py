@@ -27,7 +27,6 @@ import jinja2
 import llama_cpp
 import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
 from lspilot.models.backends.base import (
     BackendError,
@@ -36,6 +35,7 @@ from lspilot.models.backends.base import (
     GenerationStats,
     Message,
 )
+from lspilot.models.backends.lookup import CopyLookup, Drafter
 from lspilot.templates import FimTemplate, Prompt, Special, TemplateError, detect_template
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class LlamaCppBackend:
         self._chat_formatter: Jinja2ChatFormatter | None = None
         # Prompt-lookup decoding drafts only for chat (an edit copying code); completions
         # are too short to gain, so the draft model is set per request.
-        self._draft = llm.draft_model
+        self._draft: Drafter | None = llm.draft_model if isinstance(llm.draft_model, Drafter) \
+            else None
         llm.draft_model = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._saved: list[_SavedPrompt] = []
@@ -111,7 +112,7 @@ class LlamaCppBackend:
         """Load the model file and detect its template (blocking)."""
         settings = config.llama_cpp
         threads = settings.threads or os.cpu_count() or 1
-        draft = LlamaPromptLookupDecoding(num_pred_tokens=config.draft) if config.draft else None
+        draft = CopyLookup(num_pred_tokens=config.draft) if config.draft else None
         try:
             # A draft is checked in one batch, which needs logits at every position; passed
             # explicitly, as llama-cpp-python sizes its logits array from this argument.
@@ -358,8 +359,11 @@ class LlamaCppBackend:
                          stats: GenerationStats, stop_ids: Set[int], draft: bool,
                          stop: threading.Event, emit: Callable[[object], None]) -> None:
         started = time.perf_counter()
-        drafting = draft and self._draft is not None
-        self._llm.draft_model = self._draft if drafting else None
+        drafter = self._draft if draft else None
+        drafting = drafter is not None
+        if drafter is not None:
+            drafter.reset()  # a new answer: its copy starts afresh
+        self._llm.draft_model = drafter
         try:
             self._run(tokens, params, stats, stop_ids, stop, emit, started)
         finally:
