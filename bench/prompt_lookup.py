@@ -10,16 +10,20 @@ argument, n_ctx x n_vocab x 4 bytes, 2.3 GiB at 4,096 for Qwen's 151,936 tokens)
 Modes, each in a fresh process (so that resident memory is per mode), same prompt, greedy,
 both through the backend as the edit role loads it (`EmbeddedConfig.draft`):
 - `plain`: no draft (no logits kept);
-- `lookup`: `--draft` tokens drafted per step (`llamaCpp.promptLookup`); the backend reads
-  the prompt keeping only the last token's logits, and drafts only for chat.
+- `lookup`: `--draft` tokens drafted per step (`llamaCpp.promptLookup`) by the backend's
+  drafter (`models/backends/lookup.py`: it follows the longest match of the latest tokens);
+  the backend reads the prompt keeping only the last token's logits, and drafts only for
+  chat;
+- `builtin`: the same, drafted by llama-cpp-python's `LlamaPromptLookupDecoding` (the first
+  place where the last two tokens occur), which `lookup` replaced.
 Each mode rewrites the file twice: `cold` reads the prompt, `warm` gets it from the KV
 cache, so its time is the generation alone.
 
 The file is bench/edit_tasks/move_money_class/files/shop/cart.py (154 lines) and the
 instruction changes one constant.
 
-    .venv/bin/python -m bench.prompt_lookup [--model qwen2.5-coder:1.5b] [--draft 10]
-        [--mode plain --mode lookup] [--json OUT]
+    .venv/bin/python -m bench.prompt_lookup [--model qwen2.5-coder:1.5b] [--draft 20]
+        [--mode plain --mode builtin --mode lookup] [--json OUT]
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ INSTRUCTION = "Change FREE_SHIPPING_THRESHOLD to 7500. Change nothing else."
 SYSTEM = ("You are an expert programmer. Apply the user's instruction to the file. Answer with "
           "the file's path on one line, then the complete new content of the file in one "
           "fenced code block, and nothing else. Never leave anything out.")
-MODES = ("plain", "lookup")
+MODES = ("plain", "builtin", "lookup")
 
 
 def memory() -> dict[str, float]:
@@ -56,6 +60,8 @@ def memory() -> dict[str, float]:
 def measure(model: Path, mode: str, draft: int, threads: int, context: int,
             again: bool) -> dict[str, Any]:
     """Load the model for `mode`, rewrite the file (twice with `again`), report what it took."""
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
     from lspilot.models.backends.base import (
         EmbeddedConfig,
         GenerationParams,
@@ -71,6 +77,13 @@ def measure(model: Path, mode: str, draft: int, threads: int, context: int,
         model.name, model, LlamaCppSettings(context_size=context, threads=threads),
         draft=draft if lookup else 0))
     load_s = time.perf_counter() - loaded
+    if mode == "builtin":
+        # llama-cpp-python's own drafter, for comparison: what `lookup` replaced.
+        class Builtin(LlamaPromptLookupDecoding):
+            def reset(self) -> None:
+                """It keeps no state between answers."""
+
+        backend._draft = Builtin(num_pred_tokens=draft)
     text = FILE.read_text()
     messages = [Message("system", SYSTEM),
                 Message("user", f"shop/cart.py\n```python\n{text}```\n\n{INSTRUCTION}")]
@@ -109,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder:1.5b")
     parser.add_argument("--mode", action="append", choices=MODES)
-    parser.add_argument("--draft", type=int, default=10, help="tokens drafted per lookup")
+    parser.add_argument("--draft", type=int, default=20, help="tokens drafted per lookup")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--json", type=Path)
