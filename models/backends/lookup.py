@@ -10,7 +10,7 @@ context where the last two tokens occur. In code, two tokens such as `self.` or 
 and an indent occur dozens of times, so its draft usually follows the wrong place and the
 model rejects it. This drafter follows the place that matches the *longest* run of the
 latest tokens, and among equally long matches the one right after the place its last draft
-came from (the copy goes on where it was), else the latest one.
+came from (the copy goes on where it was), else the latest one with a whole draft after it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ LONGEST_MATCH = 32
 """Tokens compared backwards from the latest one; a longer match than this is as good."""
 MIN_MATCH = 2
 """Tokens that must match before a draft is offered: one token repeats too often in code."""
+FOLLOW_SLACK = 2
+"""Tokens past the end of the last draft where a match may start and still go on with the
+copy (a draft taken whole is followed by one token the model writes itself)."""
 
 
 @runtime_checkable
@@ -67,7 +70,8 @@ def best_match(ids: npt.NDArray[np.intc], follow: int = -1, want: int = 1) -> tu
     A match must be at least `MIN_MATCH` tokens long and have a token after it. Among
     matches of the same length, those with `want` tokens after them come first (a repeating
     pattern's latest match is followed only by the tokens written since); of these, the one
-    that starts at or just after `follow` wins (the copy goes on), else the latest.
+    that starts at `follow` or up to `FOLLOW_SLACK` tokens after it wins (the copy goes on),
+    else the latest.
     """
     n = len(ids)
     if n < MIN_MATCH + 1:
@@ -95,6 +99,6 @@ def best_match(ids: npt.NDArray[np.intc], follow: int = -1, want: int = 1) -> tu
     pool = full if full.size else starts
     if follow >= 0:
         ahead = pool[pool >= follow]
-        if ahead.size and ahead[0] - follow <= 2:
+        if ahead.size and ahead[0] - follow <= FOLLOW_SLACK:
             return int(ahead[0]), best
     return (int(full[-1]) if full.size else int(starts[0])), best
