@@ -68,27 +68,19 @@ def test_complete_prints_the_completion(tmp_path: Path, tiny_model: Path) -> Non
     assert "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>" in result.stderr
 
 
-@pytest.mark.parametrize(("cursor", "message"), [
-    ("missing.py:1:1", "No such file"),
-    ("{src}:9:1", "line 9 is past the end"),
-    ("{src}", "expected PATH:LINE:COL"),
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.py:1:1"], "No such file"),
+    (["{src}:9:1"], "line 9 is past the end"),
+    (["{src}"], "expected PATH:LINE:COL"),
+    (["{src}:1:1", "--settings", "[1]"], "give a JSON object"),
+    (["{src}:1:1", "--settings", "{"], "not JSON"),
+    (["{src}:1:1", "--settings", '{"context": {"sources": "nope"}}'],
+     "lspilot.context.sources: unknown 'nope'"),
 ])
-def test_complete_reports_bad_cursors(tmp_path: Path, cursor: str, message: str) -> None:
+def test_complete_reports_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
     source = tmp_path / "a.py"
     source.write_text("x = 1\n")
-    result = run("complete", cursor.format(src=source))
-    assert result.returncode == 2 and message in result.stderr
-
-
-@pytest.mark.parametrize(("settings", "message"), [
-    ("[1]", "give a JSON object"),
-    ("{", "not JSON"),
-    ('{"context": {"sources": "nope"}}', "lspilot.context.sources: unknown 'nope'"),
-])
-def test_complete_reports_bad_settings(tmp_path: Path, settings: str, message: str) -> None:
-    source = tmp_path / "a.py"
-    source.write_text("x = 1\n")
-    result = run("complete", f"{source}:1:1", "--settings", settings)
+    result = run("complete", *(a.replace("{src}", str(source)) for a in args))
     assert result.returncode == 2 and message in result.stderr
 
 
