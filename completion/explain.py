@@ -17,6 +17,7 @@ def summary(completion: Completion) -> dict[str, Any]:
         "prompt": completion.prompt.text, "completion": completion.text, "raw": completion.raw,
         "multiline": completion.multiline, "promptTokens": stats.prompt_tokens,
         "evaluatedTokens": stats.evaluated_tokens, "generatedTokens": stats.generated_tokens,
+        "weighedTokens": stats.weighed_tokens,
         "promptMs": round(stats.prompt_ms, 2), "generateMs": round(stats.generate_ms, 2),
         "totalMs": round(completion.total_ms, 2), "windowStart": completion.window_start,
         "redactions": [{"kind": r.kind, "source": r.source, "path": r.path, "line": r.line + 1}

@@ -152,7 +152,9 @@ async def complete(request: CompletionRequest, backend: Backend,
         prompt = render(template, shown.prefix, shown.suffix)
     stats = stats if stats is not None else GenerationStats()
     raw = ""
-    stream = backend.stream(prompt, GenerationParams(max_tokens=settings.max_tokens), stats)
+    params = GenerationParams(max_tokens=settings.max_tokens,
+                              first_line_branches=settings.first_line_branches)
+    stream = backend.stream(prompt, params, stats)
     try:
         async for piece in stream:
             raw += piece

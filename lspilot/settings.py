@@ -69,6 +69,10 @@ class CompletionSettings:
         True, "Serve the rest of a shown completion, without a model call, as it is typed.")
     reuse_window: bool = _setting(
         True, "Keep the prompt window's start while typing, so the KV cache is reused.")
+    first_line_branches: int = _setting(
+        3, "Likeliest first tokens whose lines are weighed for a completion's first line, each "
+        "followed greedily to its line break; the likeliest whole line wins (the in-process "
+        "model; servers generate plain greedy). 1: plain greedy.", minimum=1, maximum=16)
     early_stop: bool = _setting(
         True, "Stop generating as soon as the completion's end is known (line, block).")
     debounce_ms: int = _setting(

@@ -136,6 +136,60 @@ async def test_cancelling_the_consumer_stops_generation(looping_model: Path) -> 
     assert stats.generated_tokens < 400  # not run to the end (how far: thread scheduling)
 
 
+def forked_model() -> TinyModel:
+    """After the prompt, `x` is about 8 times likelier than `y`; but `x` goes on through two
+    four- and five-way ties (about -2.9 in all), where `y` ends its line for sure (about
+    -2.1), then the answer goes on with `z`."""
+    ties = [("x", t, 1.0) for t in "bcd"]
+    ties += [(t, u, 1.0) for t in "abcd" for u in "efgh" if (t, u) != ("a", "e")]
+    return TinyModel(script="xae\n", also=(("<|fim_middle|>", "y", 0.9), ("y", "\n", 1.5),
+                                           ("\n", "z", 1.5), *ties))
+
+
+@pytest.mark.parametrize(("branches", "expected"), [
+    (1, "x"),       # plain greedy: the likelier first token
+    (2, "y\nz"),    # the likelier first line, and the answer goes on after it
+    (5, "y\nz"),    # more branches than worth following: the rest are pruned
+])
+async def test_the_first_line_is_the_likeliest_of_the_branches(tmp_path: Path, branches: int,
+                                                               expected: str) -> None:
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    prompt = render(backend.template, "v = ", "")
+    stats = GenerationStats()
+    text = "".join([p async for p in backend.stream(
+        prompt, GenerationParams(16, first_line_branches=branches), stats)])
+    assert text.startswith(expected) if branches == 1 else text == expected
+
+
+async def test_branches_follow_each_line_to_its_end_and_no_further(tmp_path: Path) -> None:
+    # Generation counts only what it wrote, not the branches it weighed; asked again (the
+    # prompt now in the KV cache, a branch's tokens after it) it writes the same answer.
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    prompt = render(backend.template, "v = ", "")
+    answers = []
+    for _ in range(2):
+        stats = GenerationStats()
+        answers.append("".join([p async for p in backend.stream(
+            prompt, GenerationParams(16, first_line_branches=3), stats)]))
+        assert stats.generated_tokens == 3  # y, the line break, z
+        # x's line (x and a token of each tie; which one decides whether it ends after two
+        # or three), then y's (y): counted, written or not
+        assert 3 <= stats.weighed_tokens <= 4
+    assert answers == ["y\nz", "y\nz"]
+
+
+async def test_a_branch_that_never_ends_its_line_is_bounded_by_max_tokens(
+        looping_model: Path) -> None:
+    text = await collect_branched(load(looping_model), max_tokens=7, branches=3)
+    assert text == "xyzxyzx"
+
+
+async def collect_branched(backend: LlamaCppBackend, max_tokens: int, branches: int) -> str:
+    prompt = render(backend.template, "a", "")
+    params = GenerationParams(max_tokens, first_line_branches=branches)
+    return "".join([p async for p in backend.stream(prompt, params, GenerationStats())])
+
+
 async def test_kv_cache_reuses_the_common_prefix(tiny_model: Path) -> None:
     backend = load(tiny_model)
     prefix = "def add(a, b):\n" + "    # comment line\n" * 20 + "    return "

@@ -37,6 +37,11 @@ class GenerationParams:
 
     max_tokens: int
     temperature: float = 0.0
+    first_line_branches: int = 1
+    """Greedy only: the answer's first line is the likeliest (by the sum of its tokens' log
+    probabilities, its line break included) of the lines that start with each of this many
+    likeliest first tokens, each followed greedily; the rest of the answer follows greedily.
+    1 is plain greedy. Backends that cannot branch (the servers) generate plain greedy."""
 
 
 @dataclass
@@ -50,6 +55,8 @@ class GenerationStats:
     """Prompt tokens this prompt needed evaluated, given the KV cache, once known (also when
     the request was stopped before evaluating them all)."""
     generated_tokens: int = 0
+    weighed_tokens: int = 0
+    """Tokens evaluated to weigh first-line branches (`first_line_branches`), written or not."""
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     cpu_ms: float = 0.0

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import math
 import os
 import secrets
 import threading
@@ -383,26 +384,94 @@ class LlamaCppBackend:
         self._prefill(tokens[:-1], stop, stats)
         stats.evaluated_tokens += 1
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        first = True
-        for token in llm.generate(tokens, temp=params.temperature, top_k=1 if
-                                  params.temperature == 0 else 40, repeat_penalty=1.0):
-            if first:
-                stats.prompt_ms = (time.perf_counter() - started) * 1000
-                first = False
+
+        def written(token: int) -> bool:
+            """Emit `token`; whether the answer goes on after it."""
             if stop.is_set():
                 raise Stopped
-            if token in stop_ids or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
-                break
+            if self._ends_answer(token, stop_ids):
+                return False
             stats.generated_tokens += 1
-            piece = decoder.decode(self._piece(token))
-            if piece:
+            if piece := decoder.decode(self._piece(token)):
                 emit(piece)
-            if stats.generated_tokens >= params.max_tokens:
-                break
+            return stats.generated_tokens < params.max_tokens
+
+        head: list[int] = []
+        if params.first_line_branches > 1 and params.temperature == 0:
+            head = self._first_line(tokens, params, stop_ids, stop, stats, started)
+        if all(written(token) for token in head):
+            first = not head
+            for token in llm.generate([*tokens, *head], temp=params.temperature,
+                                      top_k=1 if params.temperature == 0 else 40,
+                                      repeat_penalty=1.0):
+                if first:
+                    stats.prompt_ms = (time.perf_counter() - started) * 1000
+                    first = False
+                if not written(token):
+                    break
         if tail := decoder.decode(b"", final=True):
             emit(tail)
         if self._reuse_kv_cache:
             self._save(tokens)
+
+    def _ends_answer(self, token: int, stop_ids: Set[int]) -> bool:
+        return token in stop_ids or bool(llama_cpp.llama_vocab_is_eog(self._llm._model.vocab,
+                                                                      token))
+
+    def _first_line(self, tokens: Sequence[int], params: GenerationParams,
+                    stop_ids: Set[int], stop: threading.Event, stats: GenerationStats,
+                    started: float) -> list[int]:
+        """The likeliest of the first lines that start with the likeliest first tokens.
+
+        Greedy decoding commits to its first token on that token alone; a line that starts
+        less likely can be the likelier line (`if (loose) {` against the line the code goes
+        on with, `const versionA = new SemVer(a, loose)`). Each branch is followed greedily
+        to its line break (or the answer's end), and dropped as soon as its log probability
+        falls below the best whole line's: log probabilities only fall as tokens are added,
+        so the pruned branches could not have won. Returns the chosen line's tokens, its
+        last token (a line break, or the end of the answer) included.
+        """
+        llm = self._llm
+        start = llm.n_tokens + 1
+        first = self._log_probs(tokens[-1:])
+        stats.prompt_ms = (time.perf_counter() - started) * 1000
+        count = min(params.first_line_branches, len(first))
+        likeliest = np.argpartition(-first, count - 1)[:count]
+        best: list[int] = []
+        best_score = -math.inf
+        for token in sorted((int(t) for t in likeliest), key=lambda t: -first[t]):
+            score = float(first[token])
+            line = [token]
+            while score > best_score and len(line) < params.max_tokens and \
+                    not self._ends_line(line[-1], stop_ids):
+                if stop.is_set():
+                    raise Stopped
+                llm.n_tokens = start + len(line) - 1
+                following = self._log_probs(line[-1:])
+                stats.weighed_tokens += 1
+                line.append(int(np.argmax(following)))
+                score += float(following[line[-1]])
+            if score > best_score and (not best or self._has_text(line)):
+                best, best_score = line, score
+        return best
+
+    def _has_text(self, line: Sequence[int]) -> bool:
+        """Whether a branch's line writes something: an empty answer or a blank line is
+        likely as a whole only for being short, and loses the greedy line (bench/fim)."""
+        return bool(b"".join(self._piece(t) for t in line).split(b"\n", 1)[0].strip())
+
+    def _ends_line(self, token: int, stop_ids: Set[int]) -> bool:
+        return self._ends_answer(token, stop_ids) or b"\n" in self._piece(token)
+
+    def _log_probs(self, batch: Sequence[int]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Evaluate `batch` after the live tokens; the log probabilities of the next token."""
+        llm = self._llm
+        llm.eval(batch)
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1),
+                                       shape=(llm.n_vocab(),)).astype(np.float64)
+        logits -= logits.max()
+        result: np.ndarray[Any, np.dtype[np.float64]] = logits - np.log(np.exp(logits).sum())
+        return result
 
     def _prefill(self, tokens: Sequence[int], stop: threading.Event,
                  stats: GenerationStats) -> None:
