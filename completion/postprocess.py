@@ -6,6 +6,8 @@ soon as `stop_reached` sees that nothing more can be used.
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Tree
 
 from lspilot.completion.cursor import CursorContext
@@ -254,8 +256,17 @@ def _opened_at(above: str, depth: int, lines: int = 200) -> bool:
             continue
         width = _width(line)
         if width <= depth:
-            return width == depth and line.rstrip()[-1:] in ("{", "[", "(")
+            return width == depth and _code_of(line)[-1:] in ("{", "[", "(")
     return False
+
+
+_LINE_COMMENT = re.compile(r"(?:^|\s)(?://|/\*)")
+
+
+def _code_of(line: str) -> str:
+    """A line without its trailing comment (`else { // vm` opens a block)."""
+    found = _LINE_COMMENT.search(line)
+    return (line[:found.start()] if found else line).rstrip()
 
 
 def _indent_unit(text: str) -> str:

@@ -108,6 +108,12 @@ def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     ("void f() {\n\ttry {\n\t\tg();\n\t} catch (E e) {\n\t\tthrow e;\n\t█\n}", "}\n}",
      "}"),
     ("class A {\n  void f() {\n    if (x) {\n      y();\n    █\n  }\n}", "}\n  }\n}", "}"),
+    # ... also when a comment follows the opener (bench.fim: `else { // gnu classpath vm`)
+    ("void f() {\n\tif (x) {\n\t\ty();\n\t}\n\telse { // vm\n\t\tz();\n\t█\n}",
+     "}\n}", "}"),
+    ("void f() {\n\tif (x) { /* a */\n\t\ty();\n\t█\n}", "}", "}"),
+    # ... but not when the bracket is inside the comment
+    ("void f() {\n\tg(); // x {\n\t\ty();\n\t█\n}", "}", ""),
     # a closer at the suffix's own depth is the suffix's and is cut
     ("void f() {\n    g();\n█\n}", "}\n}", ""),
     ("if (x) {\n  █", "y();\n}", "y();\n}"),
