@@ -152,8 +152,9 @@ async def complete(request: CompletionRequest, backend: Backend,
         prompt = render(template, shown.prefix, shown.suffix)
     stats = stats if stats is not None else GenerationStats()
     raw = ""
-    params = GenerationParams(max_tokens=settings.max_tokens,
-                              first_line_branches=settings.first_line_branches)
+    # A request typed on from the last one races the next keystroke: it gets plain greedy.
+    params = GenerationParams(max_tokens=settings.max_tokens, first_line_branches=1
+                              if request.typing else settings.first_line_branches)
     stream = backend.stream(prompt, params, stats)
     try:
         async for piece in stream:

@@ -178,6 +178,19 @@ async def test_branches_follow_each_line_to_its_end_and_no_further(tmp_path: Pat
     assert answers == ["y\nz", "y\nz"]
 
 
+@pytest.mark.parametrize(("typing", "first"), [(False, "y"), (True, "x")])
+async def test_the_pipeline_weighs_first_lines_except_when_typing_on(tmp_path: Path,
+                                                                     typing: bool,
+                                                                     first: str) -> None:
+    # A request typed on from the last one races the next keystroke: plain greedy there.
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    text, offset = at_cursor("v = █\n")
+    completion = await complete(CompletionRequest("file:///t.py", text, offset, typing=typing),
+                                backend, CompletionSettings(prompt_tokens=256))
+    assert completion.raw.startswith(first)
+    assert CompletionSettings().first_line_branches == 3
+
+
 async def test_a_branch_that_never_ends_its_line_is_bounded_by_max_tokens(
         looping_model: Path) -> None:
     text = await collect_branched(load(looping_model), max_tokens=7, branches=3)
