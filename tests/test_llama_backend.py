@@ -32,10 +32,10 @@ def load(path: Path, settings: LlamaCppSettings = SMALL) -> LlamaCppBackend:
 
 
 async def collect(backend: LlamaCppBackend, prefix: str, suffix: str, max_tokens: int = 32,
-                  stats: GenerationStats | None = None) -> str:
+                  stats: GenerationStats | None = None, branches: int = 1) -> str:
     prompt = render(backend.template, prefix, suffix)
-    pieces = [p async for p in backend.stream(prompt, GenerationParams(max_tokens),
-                                              stats or GenerationStats())]
+    params = GenerationParams(max_tokens, first_line_branches=branches)
+    pieces = [p async for p in backend.stream(prompt, params, stats or GenerationStats())]
     return "".join(pieces)
 
 
@@ -154,10 +154,7 @@ def forked_model() -> TinyModel:
 async def test_the_first_line_is_the_likeliest_of_the_branches(tmp_path: Path, branches: int,
                                                                expected: str) -> None:
     backend = load(build(tmp_path / "fork.gguf", forked_model()))
-    prompt = render(backend.template, "v = ", "")
-    stats = GenerationStats()
-    text = "".join([p async for p in backend.stream(
-        prompt, GenerationParams(16, first_line_branches=branches), stats)])
+    text = await collect(backend, "v = ", "", max_tokens=16, branches=branches)
     assert text.startswith(expected) if branches == 1 else text == expected
 
 
@@ -165,12 +162,11 @@ async def test_branches_follow_each_line_to_its_end_and_no_further(tmp_path: Pat
     # Generation counts only what it wrote, not the branches it weighed; asked again (the
     # prompt now in the KV cache, a branch's tokens after it) it writes the same answer.
     backend = load(build(tmp_path / "fork.gguf", forked_model()))
-    prompt = render(backend.template, "v = ", "")
     answers = []
     for _ in range(2):
         stats = GenerationStats()
-        answers.append("".join([p async for p in backend.stream(
-            prompt, GenerationParams(16, first_line_branches=3), stats)]))
+        answers.append(await collect(backend, "v = ", "", max_tokens=16, stats=stats,
+                                     branches=3))
         assert stats.generated_tokens == 3  # y, the line break, z
         # x's line (x and a token of each tie; which one decides whether it ends after two
         # or three), then y's (y): counted, written or not
@@ -193,14 +189,8 @@ async def test_the_pipeline_weighs_first_lines_except_when_typing_on(tmp_path: P
 
 async def test_a_branch_that_never_ends_its_line_is_bounded_by_max_tokens(
         looping_model: Path) -> None:
-    text = await collect_branched(load(looping_model), max_tokens=7, branches=3)
+    text = await collect(load(looping_model), "a", "", max_tokens=7, branches=3)
     assert text == "xyzxyzx"
-
-
-async def collect_branched(backend: LlamaCppBackend, max_tokens: int, branches: int) -> str:
-    prompt = render(backend.template, "a", "")
-    params = GenerationParams(max_tokens, first_line_branches=branches)
-    return "".join([p async for p in backend.stream(prompt, params, GenerationStats())])
 
 
 async def test_kv_cache_reuses_the_common_prefix(tiny_model: Path) -> None:

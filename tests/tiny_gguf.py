@@ -194,9 +194,11 @@ def build(path: Path, model: TinyModel = TinyModel()) -> Path:
     head = np.zeros((n_vocab, n_embd), dtype=np.float32)
     for token, after in successor.items():
         head[after, token] = 1.0
+    def token_id(text: str) -> int:
+        return ids[text] if text in ids else ids[_spelled(text)]
+
     for before, after_text, weight in model.also:
-        head[ids[_spelled(after_text) if after_text not in ids else after_text],
-             ids[_spelled(before) if before not in ids else before]] = weight
+        head[token_id(after_text), token_id(before)] = weight
 
     def noise(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.002).astype(np.float32)
