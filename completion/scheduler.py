@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal
 
 from lspilot.completion.cache import CompletionCache, Shown
 from lspilot.completion.counters import Meter
@@ -102,6 +103,20 @@ class Cursor:
                 and text[self.offset - len(self.before_text):self.offset] == self.before_text
                 and text[at:at + len(self.after_text)] == self.after_text)
 
+    def deleted_back(self, request: CompletionRequest) -> bool:
+        """Whether `request` looks like this cursor with text deleted back from it, within
+        the text kept near it (backspace)."""
+        at, text = request.offset, request.text
+        start = self.offset - len(self.before_text)
+        return (start <= at < self.offset and len(text) - at == self.after
+                and text[start:at] == self.before_text[:at - start]
+                and text[at:at + len(self.after_text)] == self.after_text)
+
+
+Follows = Literal["typed", "deleted", "moved"]
+"""How a request follows from the document's last one: text typed at its cursor, text
+deleted back from it, or anything else (the first request, a move, another edit)."""
+
 
 @dataclass
 class Pace:
@@ -110,12 +125,16 @@ class Pace:
     times: deque[float] = field(default_factory=lambda: deque(maxlen=PACE_REQUESTS))
     cursor: Cursor | None = None
 
-    def arrived(self, request: CompletionRequest, now: float) -> bool:
-        """Note a request; whether it typed on from the previous one."""
-        typed = self.cursor is not None and self.cursor.typed_on(request)
+    def arrived(self, request: CompletionRequest, now: float) -> Follows:
+        """Note a request; how it follows from the previous one."""
+        follows: Follows = "moved"
+        if self.cursor is not None and self.cursor.typed_on(request):
+            follows = "typed"
+        elif self.cursor is not None and self.cursor.deleted_back(request):
+            follows = "deleted"
         self.times.append(now)
         self.cursor = Cursor.of(request)
-        return typed
+        return follows
 
     @property
     def gap_s(self) -> float | None:
@@ -279,8 +298,11 @@ class Scheduler:
 
     async def _serve(self, request: CompletionRequest, run: Run) -> Completion:
         pace = self._paces.setdefault(request.uri, Pace())
-        typed_on_last = pace.arrived(request, self._clock())
-        if typed_on_last and request.trigger == "automatic":
+        follows = pace.arrived(request, self._clock())
+        typed_on_last = follows == "typed"
+        # Backspace is typing too: the request races the next keystroke at the same place,
+        # and its window keeps the last one's start (a shorter prefix always fits).
+        if follows != "moved" and request.trigger == "automatic":
             request = dataclasses.replace(request, typing=True)
         if (timer := self._refreshes.pop(request.uri, None)) is not None:
             timer.cancel()  # the user did not pause: a newer request decides

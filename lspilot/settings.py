@@ -72,8 +72,8 @@ class CompletionSettings:
     first_line_branches: int = _setting(
         3, "Likeliest first tokens whose lines are weighed for a completion's first line, each "
         "followed greedily to its line break; the likeliest whole line wins (the in-process "
-        "model; servers, and automatic requests typed on from the last one, generate plain "
-        "greedy). 1: plain greedy.", minimum=1, maximum=16)
+        "model; servers, and automatic requests typed on or backspaced from the last one, "
+        "generate plain greedy). 1: plain greedy.", minimum=1, maximum=16)
     early_stop: bool = _setting(
         True, "Stop generating as soon as the completion's end is known (line, block).")
     debounce_ms: int = _setting(
@@ -83,9 +83,9 @@ class CompletionSettings:
         0.25, "Share of the prompt budget kept for text after the cursor.",
         minimum=0.0, maximum=0.9)
     typing_suffix_tokens: int = _setting(
-        64, "Most tokens of text after the cursor for an automatic request typed on from the "
-        "last one, which re-reads all of them on every keystroke; other requests (the first at "
-        "a place, invoked ones) get suffixShare, which completes better.",
+        64, "Most tokens of text after the cursor for an automatic request typed on or "
+        "backspaced from the last one, which re-reads all of them on every keystroke; other "
+        "requests (the first at a place, invoked ones) get suffixShare, which completes better.",
         minimum=0, maximum=32768)
     refresh_after_hit: bool = _setting(
         True, "After a suggestion served from the typed-ahead cache, when the user pauses and "

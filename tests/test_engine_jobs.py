@@ -285,6 +285,32 @@ def test_a_cursor_tells_typing_on_from_other_edits(marked: str, typed_on_last: b
     assert cursor.typed_on(CompletionRequest("u", *at_cursor(marked))) == typed_on_last
 
 
+@pytest.mark.parametrize(("marked", "deleted"), [
+    ("total =█\n", True),           # backspace
+    ("total█\n", True),             # backspaced further
+    ("total = p█\n", False),        # typed on
+    ("total =█\nx", False),         # the text after the cursor changed too
+    ("tote█\n", False),             # the text before the cursor changed near it
+    ("total =█ \n", False),         # moved left: the text after the cursor grew
+])
+def test_a_cursor_tells_backspace_from_other_edits(marked: str, deleted: bool) -> None:
+    cursor = Cursor.of(CompletionRequest("u", TEXT, AT))
+    assert cursor.deleted_back(CompletionRequest("u", *at_cursor(marked))) == deleted
+
+
+@pytest.mark.parametrize(("texts", "follows"), [
+    (["total = pri█\n", "total = pric█\n"], "typed"),
+    (["total = pri█\n", "total = pr█\n"], "deleted"),
+    (["total = pri█\n", "total = p█ri\n"], "moved"),
+    (["total = pri█\n"], "moved"),     # the first request
+])
+def test_the_pace_says_how_a_request_follows_the_last(texts: list[str], follows: str) -> None:
+    pace = Pace()
+    for at, marked in enumerate(texts):
+        seen = pace.arrived(CompletionRequest("u", *at_cursor(marked)), float(at))
+    assert seen == follows
+
+
 @pytest.mark.parametrize(("edit", "first_text_ms", "slept"), [
     (lambda i: ("abcdef"[:6 - i], 6 - i), 0.0, [0.05, 0.05, 0.15, 0.15]),  # backspace
     (lambda i: ("abcdef"[:2 + i], 2 + i), 0.0, [0.05, 0.05, 0.05, 0.05]),  # typing
@@ -315,13 +341,16 @@ async def test_only_other_edits_or_a_slow_model_wait_for_a_pause(
     # typed on from the last request: the model read the prompt up to near the cursor
     ([("ab", 2, "automatic"), ("abc", 3, "automatic"), ("abcd", 4, "automatic")],
      [False, True, True]),
-    # the first request at each place (another line, a backspace) reads most of its prompt
+    # the first request at each place (another line) reads most of its prompt; a backspace
+    # at the same place is typing too
     ([("ab\ncd", 2, "automatic"), ("ab\ncd", 5, "automatic"), ("ab\nc", 4, "automatic")],
+     [False, False, True]),
+    ([("ab\ncd", 2, "automatic"), ("ab\ncd", 5, "automatic"), ("ab\nd", 3, "automatic")],
      [False, False, False]),
     # an invoked request never keeps its suffix short
     ([("ab", 2, "invoked"), ("abc", 3, "invoked")], [False, False]),
 ])
-async def test_only_a_request_typed_on_from_the_last_is_marked_typing(
+async def test_only_a_request_typed_on_or_backspaced_from_the_last_is_marked_typing(
         requests: list[tuple[str, int, Trigger]], typing: list[bool]) -> None:
     seen: list[bool] = []
 
