@@ -29,7 +29,7 @@ class Window:
 
 def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
                count_tokens: CountTokens, anchor: int | None = None,
-               refill: float = 0.85) -> Window:
+               refill: float = 0.85, typing_suffix: int | None = None) -> Window:
     """Keep the lines nearest the cursor: the suffix up to its share, the prefix with the rest.
 
     Cuts fall on line boundaries except inside the cursor's own line, which is cut by
@@ -39,6 +39,9 @@ def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
     For the KV cache, the prefix should start where it started on the last keystroke:
     `anchor` (that start line) is kept while the text from it still fits; a new start fills
     only `refill` of the prefix budget, leaving room to type before it must move again.
+    Requests typed on from this one keep at most `typing_suffix` tokens of suffix, and their
+    prefix gets the rest: where that leaves the room, a new start fills the whole prefix
+    budget, as a plain client's prompt does.
     """
     budget = max(0, budget)
     suffix_text, suffix_tokens = _fit(suffix.split("\n"), int(budget * suffix_share),
@@ -52,7 +55,10 @@ def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
                 (anchor == 0 and tokens <= prefix_budget):
             return Window(kept, suffix_text, tokens, suffix_tokens, anchor)
     whole = _count_within(prefix, prefix_budget, count_tokens)
-    target = prefix_budget if whole <= prefix_budget else int(prefix_budget * refill)
+    typed_on = prefix_budget if typing_suffix is None else \
+        budget - min(suffix_tokens, max(0, typing_suffix))
+    target = prefix_budget if whole <= prefix_budget else \
+        min(prefix_budget, int(max(prefix_budget, typed_on) * refill))
     prefix_text, prefix_tokens = _fit(lines, target, count_tokens, from_end=True)
     start = len(lines) - prefix_text.count("\n") - 1
     return Window(prefix_text, suffix_text, prefix_tokens, suffix_tokens, start)

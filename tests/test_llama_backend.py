@@ -231,7 +231,7 @@ async def test_pipeline_keeps_the_prompt_within_its_token_budget(tiny_model: Pat
     completion = await complete(CompletionRequest("file:///t.py", text, len(text) // 2),
                                 backend, settings)
     assert completion.stats.prompt_tokens <= 100
-    # the budget is used (a fresh window fills 85% of it, leaving room to type)
+    # the budget is used (a fresh window fills most of it, leaving room to type)
     assert completion.stats.prompt_tokens > 70
 
 
@@ -248,6 +248,27 @@ async def test_context_budget_left_unused_goes_to_the_files_window(tiny_model: P
                                 backend, settings, context=workspace, context_tokens=50)
     assert completion.context is not None and completion.context.snippets == ()
     assert 70 < completion.stats.prompt_tokens <= 100
+
+
+@pytest.mark.parametrize("line", [3, 200, 397])
+async def test_context_that_finds_nothing_leaves_the_context_off_prompt(
+        tiny_model: Path, line: int) -> None:
+    # Room the window left unused (for typing, or a short prefix) is not spare a second
+    # time: the window outgrew the context-off one, its suffix its share, and the model
+    # completed worse than on the bare prompt (bench/fim).
+    from lspilot.context.workspace import Workspace
+    from lspilot.settings import ContextSettings
+
+    backend = load(tiny_model)
+    text = "".join(f"line_{i} = {i}\n" for i in range(400))
+    offset = len("".join(text.splitlines(keepends=True)[:line]))
+    settings = CompletionSettings(prompt_tokens=100)
+    request = CompletionRequest("file:///t.py", text, offset)
+    off = await complete(request, backend, settings)
+    on = await complete(request, backend, settings,
+                        context=Workspace(None, ContextSettings(), list), context_tokens=50)
+    assert on.context is not None and on.context.snippets == ()
+    assert on.prompt.text == off.prompt.text
 
 
 async def test_kv_cache_reuse_can_be_switched_off(tiny_model: Path) -> None:

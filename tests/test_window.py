@@ -70,6 +70,25 @@ def test_a_new_start_leaves_room_to_type() -> None:
     assert window.prefix_tokens <= int(budget * 0.85)
 
 
+@pytest.mark.parametrize(("suffix", "typing_suffix", "full"), [
+    (SUFFIX, 4, True),      # typed-on requests keep 4 suffix tokens: their prefix has room
+    (SUFFIX, 15, False),    # they keep all 15: no room there, the new start leaves some
+    (SUFFIX, None, False),  # no typing cap: the new start leaves room
+    ("", 4, False),         # no suffix to give up: the new start leaves room
+])
+def test_a_new_start_fills_the_prefix_where_typing_has_room_anyway(
+        suffix: str, typing_suffix: int | None, full: bool) -> None:
+    window = fit_window(LONG, suffix, 60, 0.25, words, typing_suffix=typing_suffix)
+    budget = 60 - window.suffix_tokens
+    assert (window.prefix_tokens > int(budget * 0.85)) == full
+    assert window.prefix_tokens <= budget
+    # a request typed on from it keeps its start
+    typed = fit_window(LONG + "urn x", suffix, 60,
+                       0.25 if typing_suffix is None else min(0.25, typing_suffix / 60), words,
+                       anchor=window.start_line)
+    assert typed.start_line == window.start_line
+
+
 def test_a_stale_anchor_is_replaced() -> None:
     window = fit_window(LONG, SUFFIX, 60, 0.25, words, anchor=0)  # far too much text now
     assert window.start_line > 0 and words(window.prefix) + words(window.suffix) <= 60
