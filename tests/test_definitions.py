@@ -160,14 +160,18 @@ CALC = {
 
 
 @pytest.mark.parametrize(("fixture", "path", "expected"), [
-    # A function's usages are bare calls and calls through a module, not a set's `add`.
-    ("def add(a, b):\n    return █\n", "shop/calc.py", ["shop/mods.py", "shop/sums.py"]),
+    # A function called near the cursor: its usages are bare calls and calls through a
+    # module, not a set's `add`.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(x, 2)\n    █\n", "shop/f.py",
+     ["shop/mods.py", "shop/sums.py"]),
     # A call near the cursor through an object is a method's: its usages are such calls.
     ("def keep(seen, path):\n    seen.add(path)\n    █\n", "shop/keep.py",
      ["shop/files.py"]),
-    # A method's usages may come either way (`self.add`, or bare inside its class in Java).
+    # The function or method the cursor is in: how others call it does not help write its
+    # body (bench.fim), so its callers are left out.
+    ("def add(a, b):\n    return █\n", "shop/calc.py", []),
     ("class Bag:\n    def add(self, item):\n        █\n        return item\n", "shop/bag2.py",
-     ["shop/files.py", "shop/mods.py", "shop/sums.py"]),
+     []),
 ])
 def test_a_name_match_is_not_a_usage(fixture: str, path: str, expected: list[str]) -> None:
     files = Files(CALC)
