@@ -78,6 +78,11 @@ def grace_s(gap_s: float | None) -> float:
     return min(MAX_GRACE_S, max(MIN_GRACE_S, 2 * gap_s))
 
 
+Follows = Literal["typed", "deleted", "moved"]
+"""How a request follows from the document's last one: text typed at its cursor, text
+deleted back from it, or anything else (the first request, a move, another edit)."""
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a request's cursor was, in little enough to keep per document."""
@@ -103,6 +108,12 @@ class Cursor:
                 and text[self.offset - len(self.before_text):self.offset] == self.before_text
                 and text[at:at + len(self.after_text)] == self.after_text)
 
+    def follows(self, request: CompletionRequest) -> Follows:
+        """How `request` follows from this cursor."""
+        if self.typed_on(request):
+            return "typed"
+        return "deleted" if self.deleted_back(request) else "moved"
+
     def deleted_back(self, request: CompletionRequest) -> bool:
         """Whether `request` looks like this cursor with text deleted back from it, within
         the text kept near it (backspace)."""
@@ -111,11 +122,6 @@ class Cursor:
         return (start <= at < self.offset and len(text) - at == self.after
                 and text[start:at] == self.before_text[:at - start]
                 and text[at:at + len(self.after_text)] == self.after_text)
-
-
-Follows = Literal["typed", "deleted", "moved"]
-"""How a request follows from the document's last one: text typed at its cursor, text
-deleted back from it, or anything else (the first request, a move, another edit)."""
 
 
 @dataclass
@@ -127,11 +133,7 @@ class Pace:
 
     def arrived(self, request: CompletionRequest, now: float) -> Follows:
         """Note a request; how it follows from the previous one."""
-        follows: Follows = "moved"
-        if self.cursor is not None and self.cursor.typed_on(request):
-            follows = "typed"
-        elif self.cursor is not None and self.cursor.deleted_back(request):
-            follows = "deleted"
+        follows = self.cursor.follows(request) if self.cursor is not None else "moved"
         self.times.append(now)
         self.cursor = Cursor.of(request)
         return follows
