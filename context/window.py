@@ -55,10 +55,11 @@ def fit_window(prefix: str, suffix: str, budget: int, suffix_share: float,
                 (anchor == 0 and tokens <= prefix_budget):
             return Window(kept, suffix_text, tokens, suffix_tokens, anchor)
     whole = _count_within(prefix, prefix_budget, count_tokens)
+    # The prefix budget of a request typed on from this one: never less than this one's.
     typed_on = prefix_budget if typing_suffix is None else \
         budget - min(suffix_tokens, max(0, typing_suffix))
     target = prefix_budget if whole <= prefix_budget else \
-        min(prefix_budget, int(max(prefix_budget, typed_on) * refill))
+        min(prefix_budget, int(typed_on * refill))
     prefix_text, prefix_tokens = _fit(lines, target, count_tokens, from_end=True)
     start = len(lines) - prefix_text.count("\n") - 1
     return Window(prefix_text, suffix_text, prefix_tokens, suffix_tokens, start)
