@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 from tree_sitter import Tree
 
 from lspilot.context.budget import fit
-from lspilot.context.definitions import Site, related_files
+from lspilot.context.definitions import OpenCall, Site, has_usages, open_calls, related_files
 from lspilot.context.gather import CountTokens, Gathered
 from lspilot.context.git_diff import GitDiff
 from lspilot.context.ignore import Exclusions, is_secret
@@ -67,6 +67,9 @@ class _Key:
     budget: int
     versions: tuple[tuple[str, Hashable], ...]
     """Each source asked and its version, in the sources' order."""
+    calls: tuple[OpenCall, ...]
+    """The calls the cursor is in whose usages `usage` looks for: opening or closing one
+    changes what it finds."""
 
 
 @dataclass
@@ -238,15 +241,20 @@ class Workspace:
             {self.relative(d.uri): d.text for d in documents})
         names = self.settings.source_names
         sources = tuple(source for source in self.sources if source.name in names)
+        index = self.index if self.index is not None and self.index.ready else None
+        calls = tuple(call for call in open_calls(language_id, text, offset)
+                      if index is not None and has_usages(call.name, index)) \
+            if "usage" in names else ()
         key = _Key(uri, first, budget,
-                   tuple((source.name, source.version(path, open_files)) for source in sources))
+                   tuple((source.name, source.version(path, open_files)) for source in sources),
+                   calls)
         last_time = self._last if self._last is not None and self._last.key == key else None
         if last_time is not None and last_time.line == line:
             return last_time.gathered
         own = next((d for d in documents if d.uri == uri), None)
         tree = own.syntax if own is not None and own.text == text else None
         # Later edits change the document's tree in place: the worker reads a copy.
-        job = _Job(path, language_id, text, line, range(first, last + 1),
+        job = _Job(path, language_id, text, line, calls, range(first, last + 1),
                    tree.copy() if tree is not None else None, open_files,
                    last_time.scope if last_time is not None else None, sources)
         # The server keeps no tree for this document (too large, or too slow to parse):
@@ -293,7 +301,8 @@ class Workspace:
         if job.scope is not None and job.scope == job.last_scope:
             job.reuse = True
             return
-        site = Site(job.path, job.language_id, job.text, job.line, own, job.window)
+        site = Site(job.path, job.language_id, job.text, job.line, own, job.window,
+                    job.calls)
         resolve = self.import_files.resolver()
         ready = self.index is not None and self.index.ready
         request = Request(site, job.documents, resolve,
@@ -330,14 +339,15 @@ class Workspace:
 class _Job:
     """One `gather`'s work on the worker thread, and what the event loop takes from it."""
 
-    def __init__(self, path: str, language_id: str, text: str, line: int, window: range,
-                 tree: Tree | None, open_files: OpenFiles,
-                 last_scope: tuple[int, str] | None,
+    def __init__(self, path: str, language_id: str, text: str, line: int,
+                 calls: tuple[OpenCall, ...], window: range, tree: Tree | None,
+                 open_files: OpenFiles, last_scope: tuple[int, str] | None,
                  sources: tuple[ContextSource, ...]) -> None:
         self.path = path
         self.language_id = language_id
         self.text = text
         self.line = line
+        self.calls = calls
         self.window = window
         """Lines of the cursor's file already in the prompt."""
         self.tree = tree

@@ -46,7 +46,7 @@ def double(points):
 '''
 
 APP = ('from .geometry import scale_vector\n\n\n'
-       'def enlarge(shape, by):\n    corners = shape.corners\n    return \n')
+       'def enlarge(shape, by):\n    corners = shape.corners\n    return scale_vector(\n')
 
 
 def git(root: Path, *args: str) -> None:
@@ -107,7 +107,7 @@ async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
         client: LanguageClient) -> None:
     uri, context = await open_app(client)
     assert context["indexedFiles"] == 4  # the 4 .py files; not build/, not .env
-    result = await inline(client, uri, 5, 11, invoked=True)
+    result = await inline(client, uri, 5, 24, invoked=True)
     assert result is not None
     explained = await command(client, "lspilot.explainCompletion")
     prompt = explained["prompt"]
@@ -119,7 +119,8 @@ async def test_a_definition_from_an_unopened_file_reaches_the_prompt(
     snippets = explained["context"]["snippets"]
     sources = {(s["source"], s["path"]) for s in snippets}
     assert ("definition", "shop/geometry.py") in sources
-    assert ("usage", "shop/report.py") in sources  # how the imported function is called
+    # how the function whose arguments the cursor is in is called elsewhere
+    assert ("usage", "shop/report.py") in sources
     definition = next(s for s in snippets if s["source"] == "definition")
     assert "scale_vector" in definition["reason"] and definition["score"] > 0
     assert explained["promptTokens"] <= 1536
@@ -133,7 +134,7 @@ async def test_uncommitted_work_reaches_the_prompt_without_diff_markers(
         # git runs in the background; a save asks for it again.
         client.text_document_did_save(types.DidSaveTextDocumentParams(
             types.TextDocumentIdentifier(uri)))
-        await inline(client, uri, 5, 11, invoked=True)
+        await inline(client, uri, 5, 24, invoked=True)
         explained = await command(client, "lspilot.explainCompletion")
         context = explained["context"]
         return [s for s in context["snippets"] + context["leftOut"]
@@ -153,7 +154,7 @@ async def test_context_off_gives_the_file_level_prompt(client: LanguageClient) -
         settings={"context": {"enabled": False}}))
     open_doc(client, uri, APP)
     await wait_for_state(client, "ready")
-    await inline(client, uri, 5, 11, invoked=True)
+    await inline(client, uri, 5, 24, invoked=True)
     explained = await command(client, "lspilot.explainCompletion")
     assert explained["context"] is None
     assert explained["prompt"].startswith("<|fim_prefix|>from .geometry import scale_vector")

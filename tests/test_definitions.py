@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from lspilot.context.definitions import (
+    OpenCall,
     Site,
     definition_snippets,
     near_names,
+    open_calls,
     scope_snippets,
     short_header,
     usage_snippets,
@@ -74,7 +76,8 @@ def site(fixture: str, path: str = "shop/cart.py", window: range | None = None) 
     text, offset = at_cursor(fixture)
     line = text.count("\n", 0, offset)
     return Site(path, "python", text, line, analyze("python", text),
-                window if window is not None else range(0, text.count("\n") + 1))
+                window if window is not None else range(0, text.count("\n") + 1),
+                open_calls("python", text, offset))
 
 
 def resolver(files: Files):  # type: ignore[no-untyped-def]
@@ -160,16 +163,23 @@ CALC = {
 
 
 @pytest.mark.parametrize(("fixture", "path", "expected"), [
-    # A function called near the cursor: its usages are bare calls and calls through a
-    # module, not a set's `add`.
-    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(x, 2)\n    █\n", "shop/f.py",
+    # In a function's arguments: its usages are bare calls and calls through a module, not
+    # a set's `add`.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(x, █\n", "shop/f.py",
      ["shop/mods.py", "shop/sums.py"]),
-    # A call near the cursor through an object is a method's: its usages are such calls.
-    ("def keep(seen, path):\n    seen.add(path)\n    █\n", "shop/keep.py",
-     ["shop/files.py"]),
-    # The function or method the cursor is in: how others call it does not help write its
-    # body (bench.fim), so its callers are left out.
-    ("def add(a, b):\n    return █\n", "shop/calc.py", []),
+    ("import shop.calc as calc\n\n\ndef f(x):\n    return calc.add(█)\n", "shop/f.py",
+     ["shop/mods.py", "shop/sums.py"]),
+    # In a method's arguments (a call through an object): its usages are such calls.
+    ("def keep(seen, path):\n    seen.add(█)\n", "shop/keep.py", ["shop/files.py"]),
+    # Inside a call nested in the arguments, of a name the workspace does not define.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(x, len(█\n", "shop/f.py",
+     ["shop/mods.py", "shop/sums.py"]),
+    # Out of the call: call sites of the names around the cursor cost more than they gave
+    # on in-file holes (bench.fim), so there are none.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(x, 2)\n    █\n", "shop/f.py",
+     []),
+    # Declaring a function of that name is not calling it.
+    ("def add(a, █\n", "shop/calc2.py", []),
     ("class Bag:\n    def add(self, item):\n        █\n        return item\n", "shop/bag2.py",
      []),
 ])
@@ -181,8 +191,58 @@ def test_a_name_match_is_not_a_usage(fixture: str, path: str, expected: list[str
 
 def test_usages_skip_names_the_workspace_does_not_define() -> None:
     files = Files(FILES | {"shop/other.py": "def f(x):\n    return len(x)\n"})
-    fixture = "def g(x):\n    n = len(x)\n    return █\n"
+    fixture = "def g(x):\n    n = len(x)\n    return len(█\n"
     assert usage_snippets(site(fixture), files, never) == []
+
+
+@pytest.mark.parametrize(("language_id", "fixture", "expected"), [
+    ("python", "x = parse(█", [("parse", "")]),
+    ("python", "x = config.parse(a, █", [("parse", "config")]),
+    ("python", "x = self.cfg.parse(a, [1, █", [("parse", "self.cfg")]),
+    ("python", "f(a, g(b, █", [("g", ""), ("f", "")]),
+    ("python", "f(a, g(b), █", [("f", "")]),
+    ("python", "f(a)\nx = █", []),
+    ("python", "(a + █", []),
+    ("python", "return parse(█", [("parse", "")]),
+    ("python", "with open(█", [("open", "")]),
+    ("python", "def parse(text, █", []),
+    ("python", "class Parser(Base, █", []),
+    # Brackets in strings and comments do not count; a string argument is inside the call.
+    ("python", "f(')', \"(\", █", [("f", "")]),
+    ("python", "f(x)  # g(\ny = █", []),
+    ("python", 'f("""(\n""", █', [("f", "")]),
+    ("python", "log(\"open: (█", [("log", "")]),
+    # Arguments over several lines; a chain continued from the line above is a method.
+    ("python", "result = compute(\n    first,\n    █", [("compute", "")]),
+    ("python", "rows = (query\n    .filter(█", [("filter", "…")]),
+    ("javascript", "const x = await load(url, { a: █", [("load", "")]),
+    ("javascript", "if (ready) { start(█", [("start", "")]),
+    ("javascript", "while (ready(█", [("ready", "")]),
+    ("javascript", "function parse(text, █", []),
+    ("javascript", "s = `(${a}` + f(█", [("f", "")]),
+    ("typescript", "x = api?.get(█", [("get", "api")]),
+    ("go", "err := pkg.Open(name, █", [("Open", "pkg")]),
+    ("go", "func (r *Reader) Read(p █", []),
+    ("go", "func Read(p █", []),
+    ("rust", "let v = Vec::with_capacity(█", [("with_capacity", "")]),
+    ("rust", "fn parse<'a>(s: &'a str) -> u8 { helper('(', █", [("helper", "")]),
+    ("rust", "fn parse(s: █", []),
+    ("java", "int total = sum(items, █", [("sum", "")]),
+    ("java", "public int sum(int a, █", []),
+    ("java", "throw new ParseError(█", [("ParseError", "")]),
+    ("java", "x = f(a); /* g( */ y = █", []),
+])
+def test_open_calls_are_the_calls_whose_arguments_the_cursor_is_in(
+        language_id: str, fixture: str, expected: list[tuple[str, str]]) -> None:
+    text, offset = at_cursor(fixture)
+    assert open_calls(language_id, text, offset) == tuple(OpenCall(*c) for c in expected)
+
+
+def test_open_calls_read_only_the_last_lines() -> None:
+    text, offset = at_cursor("f(\n" + "    a,\n" * 8 + "    █")
+    assert open_calls("python", text, offset) == ()
+    text, offset = at_cursor("f(\n" + "    a,\n" * 7 + "    █")
+    assert open_calls("python", text, offset) == (OpenCall("f"),)
 
 
 def test_a_passed_deadline_stops_the_sources() -> None:

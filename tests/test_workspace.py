@@ -113,6 +113,38 @@ async def test_context_is_reused_inside_a_function_and_gathered_again_outside(ro
     assert elsewhere is not at_a
 
 
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("    b = scale(", "gathered again, with the calls of scale"),
+    ("    b = scale(v, ", "gathered again, with the calls of scale"),
+    ("    b = scale(v, 3)", "reused"),     # out of the call again
+    ("    b = len(", "reused"),            # no call site of a library function to show
+    ("    b = 2  # scale(", "reused"),     # a comment
+])
+async def test_opening_a_call_on_the_same_line_brings_its_usages(
+        root: Path, typed: str, expected: str) -> None:
+    (root / "pkg" / "report.py").write_text(
+        "from pkg.geometry import scale\n\n\ndef report(rows):\n"
+        "    return [scale(r.values, r.factor) for r in rows]\n")
+    documents = Documents()
+    uri = (root / "pkg" / "app.py").as_uri()
+    documents.open(uri, "python", 1, APP)
+    workspace = started(root, documents)
+    try:
+        before = await gather(workspace, documents, uri, 5, 9)
+        documents.open(uri, "python", 2, APP.replace("    b = 2", typed))
+        after = await gather(workspace, documents, uri, 5, len(typed))
+    finally:
+        workspace.stop()
+    usages = [s for s in after.offered if s.source == "usage"]
+    assert [s.source for s in before.offered if s.source == "usage"] == []
+    if expected == "reused":
+        assert after is before and usages == []
+    else:
+        assert after is not before
+        assert [(s.path, s.reason.split(" (")[0]) for s in usages] == [
+            ("pkg/report.py", "calls scale()")]
+
+
 async def test_only_the_sources_the_settings_name_are_asked(root: Path) -> None:
     documents = Documents()
     uri = (root / "pkg" / "app.py").as_uri()
@@ -134,8 +166,8 @@ async def test_only_the_sources_the_settings_name_are_asked(root: Path) -> None:
 
 
 async def test_the_default_sources_leave_definitions_out(root: Path) -> None:
-    # Measured to cost more than they gave (see DEFAULT_CONTEXT_SOURCES); the calls `usage`
-    # finds stay.
+    # Measured to cost more than they gave (see DEFAULT_CONTEXT_SOURCES); `usage`, which
+    # finds the calls of a function whose arguments the cursor is in, stays.
     documents = Documents()
     uri = (root / "pkg" / "app.py").as_uri()
     documents.open(uri, "python", 1, APP)
