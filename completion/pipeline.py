@@ -11,7 +11,7 @@ from typing import Literal
 from tree_sitter import Tree
 
 from lspilot.completion.cursor import CursorContext, cursor_at
-from lspilot.completion.postprocess import is_multiline, postprocess, stop_reached
+from lspilot.completion.postprocess import is_multiline, line_below, postprocess, stop_reached
 from lspilot.completion.redaction import (
     Redaction,
     cut_secrets,
@@ -154,7 +154,8 @@ async def complete(request: CompletionRequest, backend: Backend,
     raw = ""
     # A request typed on (or backspaced) from the last one races the next keystroke: plain greedy.
     params = GenerationParams(max_tokens=settings.max_tokens, first_line_branches=1
-                              if request.typing else settings.first_line_branches)
+                              if request.typing else settings.first_line_branches,
+                              first_line_not=line_below(cursor) if multiline else None)
     stream = backend.stream(prompt, params, stats)
     try:
         async for piece in stream:

@@ -28,6 +28,26 @@ def inserts_lines(cursor: CursorContext) -> bool:
     return cursor.mid_line and not cursor.line_prefix.strip()
 
 
+def _writes_whole_lines(cursor: CursorContext) -> bool:
+    """Whether the completion's first line is a whole line of its own: on a blank line, or
+    in front of a line's text. Anywhere else it goes on with the cursor's line."""
+    return not cursor.line_prefix.strip()
+
+
+def line_below(cursor: CursorContext) -> str | None:
+    """The line a completion's first line would only write again, where it writes a whole
+    line: the next one of the code after the cursor (the cursor's own line's text when the
+    completion goes in front of it). Not a line of closing brackets alone: a block's `}`
+    often does come twice (bench.fim: 18 first lines of 240 wrote the next line again, all
+    wrong; the 8 right ones were `}`)."""
+    if not _writes_whole_lines(cursor):
+        return None
+    following = _following_lines(cursor.suffix, not inserts_lines(cursor), 1)
+    if not following or _only_closers(following[0]):
+        return None
+    return following[0].strip()
+
+
 def is_multiline(cursor: CursorContext, language_id: str = "", tree: Tree | None = None
                  ) -> bool:
     """Multi-line on a blank line, before a line's text, or after a block opener.
@@ -64,7 +84,7 @@ def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: i
     complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
     if len(lines) - 1 >= max_lines:
         return True
-    if inserts_lines(cursor) and len(lines) > 1 and \
+    if _writes_whole_lines(cursor) and len(lines) > 1 and \
             _repeats_suffix(cursor.line_prefix + lines[0], cursor):
         return True
     return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor)
@@ -201,7 +221,7 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     completion (when the suffix already closes the block, the closer is cut later).
     """
     for index, line in enumerate(lines):
-        if index == 0 and not inserts_lines(cursor):
+        if index == 0 and not _writes_whole_lines(cursor):
             continue
         if _repeats_suffix(cursor.line_prefix + line if index == 0 else line, cursor):
             return lines[:index]

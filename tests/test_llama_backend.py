@@ -32,9 +32,11 @@ def load(path: Path, settings: LlamaCppSettings = SMALL) -> LlamaCppBackend:
 
 
 async def collect(backend: LlamaCppBackend, prefix: str, suffix: str, max_tokens: int = 32,
-                  stats: GenerationStats | None = None, branches: int = 1) -> str:
+                  stats: GenerationStats | None = None, branches: int = 1,
+                  first_line_not: str | None = None) -> str:
     prompt = render(backend.template, prefix, suffix)
-    params = GenerationParams(max_tokens, first_line_branches=branches)
+    params = GenerationParams(max_tokens, first_line_branches=branches,
+                              first_line_not=first_line_not)
     pieces = [p async for p in backend.stream(prompt, params, stats or GenerationStats())]
     return "".join(pieces)
 
@@ -158,6 +160,20 @@ async def test_the_first_line_is_the_likeliest_of_the_branches(tmp_path: Path, b
     assert text.startswith(expected) if branches == 1 else text == expected
 
 
+@pytest.mark.parametrize(("branches", "first_line_not", "expected"), [
+    (2, "y", "x"),      # the likeliest line writes the line below again: the next one wins
+    (2, "  y ", "x"),   # compared without the whitespace around it
+    (2, "z", "y"),      # another line: the likeliest line stays
+    (1, "y", "x"),      # plain greedy never weighed y
+])
+async def test_a_first_line_that_repeats_the_line_below_is_passed_over(
+        tmp_path: Path, branches: int, first_line_not: str, expected: str) -> None:
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    text = await collect(backend, "v = ", "", max_tokens=16, branches=branches,
+                         first_line_not=first_line_not)
+    assert text[0] == expected
+
+
 async def test_branches_follow_each_line_to_its_end_and_no_further(tmp_path: Path) -> None:
     # Generation counts only what it wrote, not the branches it weighed; asked again (the
     # prompt now in the KV cache, a branch's tokens after it) it writes the same answer.
@@ -185,6 +201,20 @@ async def test_the_pipeline_weighs_first_lines_except_when_typing_on(tmp_path: P
                                 backend, CompletionSettings(prompt_tokens=256))
     assert completion.raw.startswith(first)
     assert CompletionSettings().first_line_branches == 3
+
+
+@pytest.mark.parametrize(("fixture", "first"), [
+    ("v = 1\n█\ny\n", "x"),    # on a blank line, above `y`: writing `y` again is passed over
+    ("v = 1\n█\nw\n", "y"),
+    ("v = 1\n█\n)\n", "y"),    # ... but closers do come twice
+])
+async def test_the_pipeline_passes_over_a_first_line_that_repeats_the_next(
+        tmp_path: Path, fixture: str, first: str) -> None:
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    text, offset = at_cursor(fixture)
+    completion = await complete(CompletionRequest("file:///t.py", text, offset), backend,
+                                CompletionSettings(prompt_tokens=256))
+    assert completion.raw[0] == first
 
 
 async def test_a_branch_that_never_ends_its_line_is_bounded_by_max_tokens(

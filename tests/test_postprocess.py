@@ -73,6 +73,11 @@ def test_an_opener_in_a_comment_or_string_opens_nothing(language: str, fixture: 
     # ... but not a short line, nor one past the end of the block
     ("def f(l):\n    for x in l:\n        █\n        g(x)\n        break\n    return l\n",
      "h(x)\n        break", "h(x)\n        break"),
+    # ... or, on a blank line, the next line itself (bench.fim: 18 of 240 first lines, all
+    # wrong); a closer only when it stands at the same depth
+    ("def f(x):\n    y = g(x)\n    █\n    return y\n", "return y\n", ""),
+    ("def f(x):\n    █\n\n    return y\n", "return y\n    z = 1", ""),
+    ("void f() {\n  if (x) {\n    y();\n  █\n}\n", "}\n", "}"),
     # multi-line: at most max_lines lines
     ("█", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\n6\n7\n8"),
     # trailing whitespace goes, leading indentation stays
@@ -87,6 +92,8 @@ def test_postprocess(fixture: str, middle: str, expected: str) -> None:
     ("print(█)", "a, b)\n", True),
     ("def f():\n    █", "x = 1\n", False),
     ("def f():\n    █", "1\n2\n3\n", True),
+    # a first line that writes the next line again ends the answer (it is dropped)
+    ("def f():\n    █\n    return y", "return y\n", True),
 ])
 def test_stream_stops_early(fixture: str, streamed: str, done: bool) -> None:
     cursor = cursor_at(*at_cursor(fixture))

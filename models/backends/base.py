@@ -42,6 +42,10 @@ class GenerationParams:
     probabilities, its line break included) of the lines that start with each of this many
     likeliest first tokens, each followed greedily; the rest of the answer follows greedily.
     1 is plain greedy. Backends that cannot branch (the servers) generate plain greedy."""
+    first_line_not: str | None = None
+    """With branches: a first line (compared without its surrounding whitespace) never to
+    choose, as post-processing would drop it (it writes the line below the cursor again).
+    When every branch writes it, the answer is plain greedy."""
 
 
 @dataclass

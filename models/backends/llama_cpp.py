@@ -451,14 +451,23 @@ class LlamaCppBackend:
                 stats.weighed_tokens += 1
                 line.append(int(np.argmax(following)))
                 score += float(following[line[-1]])
-            if score > best_score and (not best or self._has_text(line)):
+            if score > best_score and (not best or self._has_text(line)) and \
+                    not self._writes(line, params.first_line_not):
                 best, best_score = line, score
         return best
+
+    def _first_text(self, line: Sequence[int]) -> str:
+        return b"".join(self._piece(t) for t in line).split(b"\n", 1)[0].decode(
+            "utf-8", "replace").strip()
 
     def _has_text(self, line: Sequence[int]) -> bool:
         """Whether a branch's line writes something: an empty answer or a blank line is
         likely as a whole only for being short, and loses the greedy line (bench/fim)."""
-        return bool(b"".join(self._piece(t) for t in line).split(b"\n", 1)[0].strip())
+        return bool(self._first_text(line))
+
+    def _writes(self, line: Sequence[int], text: str | None) -> bool:
+        """Whether a branch's line is `text` (the line below the cursor, written again)."""
+        return text is not None and self._first_text(line) == text.strip()
 
     def _ends_line(self, token: int, stop_ids: Set[int]) -> bool:
         return self._ends_answer(token, stop_ids) or b"\n" in self._piece(token)
