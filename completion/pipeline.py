@@ -117,7 +117,7 @@ async def complete(request: CompletionRequest, backend: Backend,
         # The sources place the window by its lines in the file: they get it as it is.
         gathered = await context.gather(request.uri, request.language_id, request.text,
                                         request.offset, window, context_tokens,
-                                        backend.count_tokens)
+                                        backend.count_tokens, typing=request.typing)
     shown = window
     if privacy.redact_secrets:
         path = gathered.path if gathered is not None else request.uri.rsplit("/", 1)[-1]

@@ -39,8 +39,10 @@ class ContextProvider(Protocol):
         ...
 
     async def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
-                     budget: int, count_tokens: CountTokens) -> Gathered:
+                     budget: int, count_tokens: CountTokens, *, typing: bool = False
+                     ) -> Gathered:
         """Snippets for the cursor at `offset` in `text`, fitted into `budget` tokens.
 
-        Never blocks the event loop, and returns by the context's deadline."""
+        `typing`: the request types on from the last one's cursor. Never blocks the event
+        loop, and returns by the context's deadline."""
         ...

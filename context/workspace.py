@@ -214,7 +214,8 @@ class Workspace:
     # --- the one call per completion
 
     async def gather(self, uri: str, language_id: str, text: str, offset: int, window: Window,
-                     budget: int, count_tokens: CountTokens) -> Gathered:
+                     budget: int, count_tokens: CountTokens, *, typing: bool = False
+                     ) -> Gathered:
         """Snippets for the cursor, fitted into `budget` tokens, stable context first.
 
         The open documents are read here, on the event loop; the sources then run one after
@@ -225,7 +226,10 @@ class Workspace:
         reuses the last result while every source's version stays the same (the workspace
         index, the git diff, the other open files), so consecutive prompts share their
         context and the KV cache its tokens: new context costs a re-read of everything
-        after it.
+        after it. So `usage`, which looks for the calls whose arguments the cursor is in,
+        looks again when the cursor arrives somewhere (a move, an invoked request), not
+        while it types on: opening a call there would cost a re-read of the prompt, some
+        seconds on a CPU, in the middle of typing its arguments.
         """
         started = self._clock()
         loop = asyncio.get_running_loop()
@@ -242,9 +246,13 @@ class Workspace:
         names = self.settings.source_names
         sources = tuple(source for source in self.sources if source.name in names)
         index = self.index if self.index is not None and self.index.ready else None
-        calls = tuple(call for call in open_calls(language_id, text, offset)
-                      if index is not None and has_usages(call.name, index)) \
-            if "usage" in names else ()
+        if typing and self._last is not None and self._last.key.uri == uri:
+            calls = self._last.key.calls
+        elif "usage" in names and index is not None:
+            calls = tuple(call for call in open_calls(language_id, text, offset)
+                          if has_usages(call.name, index))
+        else:
+            calls = ()
         key = _Key(uri, first, budget,
                    tuple((source.name, source.version(path, open_files)) for source in sources),
                    calls)

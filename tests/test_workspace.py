@@ -69,13 +69,14 @@ def started(root: Path, documents: Documents, **settings: object) -> Workspace:
 
 
 async def gather(workspace: Workspace, documents: Documents, uri: str, line: int,
-                 column: int) -> Gathered:
+                 column: int, typing: bool = False) -> Gathered:
     doc = documents.get(uri)
     assert doc is not None
     lines = doc.text.split("\n")
     offset = sum(len(t) + 1 for t in lines[:line]) + column
     window = fit_window(doc.text[:offset], doc.text[offset:], 400, 0.1, words)
-    return await workspace.gather(uri, "python", doc.text, offset, window, 200, words)
+    return await workspace.gather(uri, "python", doc.text, offset, window, 200, words,
+                                  typing=typing)
 
 
 async def test_the_same_input_gives_the_same_context_and_secrets_stay_out(root: Path) -> None:
@@ -113,6 +114,10 @@ async def test_context_is_reused_inside_a_function_and_gathered_again_outside(ro
     assert elsewhere is not at_a
 
 
+REPORT = ("from pkg.geometry import scale\n\n\ndef report(rows):\n"
+          "    return [scale(r.values, r.factor) for r in rows]\n")
+
+
 @pytest.mark.parametrize(("typed", "expected"), [
     ("    b = scale(", "gathered again, with the calls of scale"),
     ("    b = scale(v, ", "gathered again, with the calls of scale"),
@@ -122,9 +127,7 @@ async def test_context_is_reused_inside_a_function_and_gathered_again_outside(ro
 ])
 async def test_opening_a_call_on_the_same_line_brings_its_usages(
         root: Path, typed: str, expected: str) -> None:
-    (root / "pkg" / "report.py").write_text(
-        "from pkg.geometry import scale\n\n\ndef report(rows):\n"
-        "    return [scale(r.values, r.factor) for r in rows]\n")
+    (root / "pkg" / "report.py").write_text(REPORT)
     documents = Documents()
     uri = (root / "pkg" / "app.py").as_uri()
     documents.open(uri, "python", 1, APP)
@@ -143,6 +146,32 @@ async def test_opening_a_call_on_the_same_line_brings_its_usages(
         assert after is not before
         assert [(s.path, s.reason.split(" (")[0]) for s in usages] == [
             ("pkg/report.py", "calls scale()")]
+
+
+async def test_typing_on_keeps_the_calls_the_context_was_gathered_for(root: Path) -> None:
+    # New context costs a re-read of the prompt after it: opening a call while typing adds
+    # none, closing it takes none away; the cursor arriving in one (a move) does.
+    (root / "pkg" / "report.py").write_text(REPORT)
+    documents = Documents()
+    uri = (root / "pkg" / "app.py").as_uri()
+    documents.open(uri, "python", 1, APP)
+    workspace = started(root, documents)
+
+    def usages(gathered: Gathered) -> list[str]:
+        return [s.reason.split(" (")[0] for s in gathered.offered if s.source == "usage"]
+
+    try:
+        before = await gather(workspace, documents, uri, 5, 9)
+        documents.open(uri, "python", 2, APP.replace("    b = 2", "    b = scale("))
+        typed = await gather(workspace, documents, uri, 5, 14, typing=True)
+        arrived = await gather(workspace, documents, uri, 5, 14)
+        documents.open(uri, "python", 3, APP.replace("    b = 2", "    b = scale(v, 3)"))
+        closed = await gather(workspace, documents, uri, 5, 19, typing=True)
+    finally:
+        workspace.stop()
+    assert typed is before and usages(before) == []
+    assert usages(arrived) == ["calls scale()"]
+    assert closed is arrived
 
 
 async def test_only_the_sources_the_settings_name_are_asked(root: Path) -> None:
