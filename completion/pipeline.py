@@ -20,6 +20,7 @@ from lspilot.completion.redaction import (
     window_redactions,
 )
 from lspilot.context.gather import ContextProvider, Gathered
+from lspilot.context.languages import LANGUAGES
 from lspilot.context.snippet import Snippet
 from lspilot.context.window import Window, fit_window
 from lspilot.models.backends.base import Backend, GenerationParams, GenerationStats
@@ -155,7 +156,8 @@ async def complete(request: CompletionRequest, backend: Backend,
     # A request typed on (or backspaced) from the last one races the next keystroke: plain greedy.
     params = GenerationParams(max_tokens=settings.max_tokens, first_line_branches=1
                               if request.typing else settings.first_line_branches,
-                              first_line_not=line_below(cursor) if multiline else None)
+                              first_line_not=line_below(cursor) if multiline else None,
+                              comment_starts=LANGUAGES.comment_starts(request.language_id))
     stream = backend.stream(prompt, params, stats)
     try:
         async for piece in stream:

@@ -144,6 +144,12 @@ class Languages:
         record = self._by_id.get(language_id)
         return record.comment if record is not None else HASH
 
+    def comment_starts(self, language_id: str) -> tuple[str, ...]:
+        """How a comment line starts: the path comment's marker (`#`, `//`, `--`), and
+        beside `//` a block comment's lines (`/*`, `* `, `*/`; not `*p = 0`)."""
+        marker = self.comment(language_id).split(" ", 1)[0]
+        return (marker, "/*", "* ", "*/") if marker == "//" else (marker,)
+
     def block_openers(self, language_id: str) -> tuple[str, ...]:
         """Line endings after which a completion in this language may span lines."""
         record = self._by_id.get(language_id)

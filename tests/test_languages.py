@@ -101,3 +101,14 @@ def test_the_tables_read_the_records(record: LanguageSpec) -> None:
         assert language_of(name) == record.id
         assert language_id_for(name) == (record.id if record.grammar is not None else "")
     assert record.stop_words <= STOP_WORDS
+
+
+@pytest.mark.parametrize(("language_id", "starts"), [
+    ("python", ("#",)),
+    ("go", ("//", "/*", "* ", "*/")),
+    ("lua", ("--",)),
+    ("not-a-language", ("#",)),
+])
+def test_comment_lines_start_with_the_languages_markers(language_id: str,
+                                                        starts: tuple[str, ...]) -> None:
+    assert LANGUAGES.comment_starts(language_id) == starts

@@ -138,13 +138,13 @@ async def test_cancelling_the_consumer_stops_generation(looping_model: Path) -> 
     assert stats.generated_tokens < 400  # not run to the end (how far: thread scheduling)
 
 
-def forked_model() -> TinyModel:
+def forked_model(y: str = "y") -> TinyModel:
     """After the prompt, `x` is about 8 times likelier than `y`; but `x` goes on through two
     four- and five-way ties (about -2.9 in all), where `y` ends its line for sure (about
     -2.1), then the answer goes on with `z`."""
     ties = [("x", t, 1.0) for t in "bcd"]
     ties += [(t, u, 1.0) for t in "abcd" for u in "efgh" if (t, u) != ("a", "e")]
-    return TinyModel(script="xae\n", also=(("<|fim_middle|>", "y", 0.9), ("y", "\n", 1.5),
+    return TinyModel(script="xae\n", also=(("<|fim_middle|>", y, 0.9), (y, "\n", 1.5),
                                            ("\n", "z", 1.5), *ties))
 
 
@@ -171,6 +171,19 @@ async def test_a_first_line_that_repeats_the_line_below_is_passed_over(
     backend = load(build(tmp_path / "fork.gguf", forked_model()))
     text = await collect(backend, "v = ", "", max_tokens=16, branches=branches,
                          first_line_not=first_line_not)
+    assert text[0] == expected
+
+
+@pytest.mark.parametrize(("comment_starts", "expected"), [
+    (("#",), "x"),          # the likelier line is a comment: the greedy line stays
+    (("//", "/*"), "#"),    # `#` starts no comment there (`#include`, `#[derive]`)
+])
+async def test_a_comment_line_never_replaces_the_greedy_line(
+        tmp_path: Path, comment_starts: tuple[str, ...], expected: str) -> None:
+    backend = load(build(tmp_path / "fork.gguf", forked_model("#")))
+    prompt = render(backend.template, "v = ", "")
+    params = GenerationParams(16, first_line_branches=3, comment_starts=comment_starts)
+    text = "".join([p async for p in backend.stream(prompt, params, GenerationStats())])
     assert text[0] == expected
 
 

@@ -46,6 +46,10 @@ class GenerationParams:
     """With branches: a first line (compared without its surrounding whitespace) never to
     choose, as post-processing would drop it (it writes the line below the cursor again).
     When every branch writes it, the answer is plain greedy."""
+    comment_starts: tuple[str, ...] = ()
+    """With branches: how a comment line starts in the document's language. A comment line,
+    like a blank one, never replaces the greedy line: it is likely as a whole for being a
+    common opener (`/**`), not for being the code that goes there (bench.fim)."""
 
 
 @dataclass

@@ -451,8 +451,8 @@ class LlamaCppBackend:
                 stats.weighed_tokens += 1
                 line.append(int(np.argmax(following)))
                 score += float(following[line[-1]])
-            if score > best_score and (not best or self._has_text(line)) and \
-                    not self._writes(line, params.first_line_not):
+            if score > best_score and not self._writes(line, params.first_line_not) and \
+                    (not best or self._is_code(line, params.comment_starts)):
                 best, best_score = line, score
         return best
 
@@ -460,10 +460,12 @@ class LlamaCppBackend:
         return b"".join(self._piece(t) for t in line).split(b"\n", 1)[0].decode(
             "utf-8", "replace").strip()
 
-    def _has_text(self, line: Sequence[int]) -> bool:
-        """Whether a branch's line writes something: an empty answer or a blank line is
-        likely as a whole only for being short, and loses the greedy line (bench/fim)."""
-        return bool(self._first_text(line))
+    def _is_code(self, line: Sequence[int], comment_starts: tuple[str, ...]) -> bool:
+        """Whether a branch's line writes code: an empty answer, a blank line or a comment
+        is likely as a whole for being short or common, and loses the greedy line
+        (bench/fim)."""
+        text = self._first_text(line)
+        return bool(text) and not text.startswith(comment_starts)
 
     def _writes(self, line: Sequence[int], text: str | None) -> bool:
         """Whether a branch's line is `text` (the line below the cursor, written again)."""
