@@ -50,7 +50,11 @@ request to answer (p50/p95); the prompt size (`promptTokens` of `lspilot.lastCom
 A case whose call text shows up in the prompt although no other workspace file has it is
 counted as a leak: the target file's answer reached the prompt, and the harness is broken.
 
-    .venv/bin/python -m bench.crossfile [--limit 40] [--model NAME|PATH] [--json OUT]
+`--cursor args` puts the cursor right after the call's `(` instead (calls without
+arguments are left out): the callee is known there, and the answer is its arguments.
+
+    .venv/bin/python -m bench.crossfile [--limit 40] [--cursor name|args] [--model NAME|PATH]
+        [--json OUT]
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -319,6 +324,16 @@ def pick(cases: list[Case], limit: int) -> list[Case]:
     return [case for _, _, case in sorted(ranked, key=lambda r: (r[0], r[1]))][:limit]
 
 
+def in_arguments(case: Case) -> Case | None:
+    """The case with its cursor right after the call's `(` (`--cursor args`): the callee is
+    known, its arguments are the answer. None for a call without arguments."""
+    if case.call.endswith("()"):
+        return None
+    skip = case.call.index("(") + 1
+    return dataclasses.replace(case, column=case.column + skip, call=case.call[skip:],
+                               expected=case.expected[skip:])
+
+
 def truncated(text: str, case: Case) -> str:
     """The file's text with the rest of the case's line removed."""
     lines = text.split("\n")
@@ -557,6 +572,9 @@ def main() -> None:
                         default=Settings().completion.prompt_tokens,
                         help="completion.promptTokens for every configuration")
     parser.add_argument("--prompts", action="store_true", help="keep each prompt in --json")
+    parser.add_argument("--cursor", choices=("name", "args"), default="name",
+                        help="where the cursor sits: before the called name (default), or "
+                        "right after its `(` (calls without arguments left out)")
     parser.add_argument("--settings", type=json.loads, default={},
                         help='more settings for every configuration, as JSON '
                         '(e.g. \'{"completion": {"suffixShare": 0.25}}\')')
@@ -574,6 +592,8 @@ def main() -> None:
             raise SystemExit(f"{workspace} is inside a git repository; set TMPDIR elsewhere")
         found = find_cases(workspace, PACKAGE.name)
         cases = pick(found, args.limit)
+        if args.cursor == "args":
+            cases = [moved for case in cases if (moved := in_arguments(case)) is not None]
         files = len({case.file for case in found})
         print(f"{PACKAGE.name} {PACKAGE.version}: {len(found)} cases in {files} files; "
               f"running {len(cases)} with {model.name}", flush=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.crossfile import Case, find_cases, pick, similarity, truncated
+from bench.crossfile import Case, find_cases, in_arguments, pick, similarity, truncated
 from tests.conftest import at_cursor
 
 UTIL = ("def join_words(words, sep):\n    return sep.join(words)\n\n\n"
@@ -78,3 +78,23 @@ def test_edit_similarity(completion: str, expected: str, score: float) -> None:
 def test_truncated_removes_the_rest_of_the_line_only() -> None:
     case = Case("pkg/core.py", 1, 4, "f", "pkg.x", "f(1)", "f(1) + 2")
     assert truncated("a\nx = f(1) + 2\nb\n", case) == "a\nx = \nb\n"
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("from .util import join_words\n\nx = join_words(█['a'], sep='-')\n", "['a'], sep='-')"),
+    ("from . import util\n\nprint(util.shout(█'a', 2))\n", "'a', 2))"),
+    ("from .util import shout\n\ny = shout() + 1\n", None),  # no arguments to write
+])
+def test_the_cursor_can_sit_in_the_calls_arguments(tmp_path: Path, fixture: str,
+                                                    expected: str | None) -> None:
+    text, offset = at_cursor(fixture) if "█" in fixture else (fixture, -1)
+    [case] = package(tmp_path, text)
+    moved = in_arguments(case)
+    if expected is None:
+        assert moved is None
+        return
+    assert moved is not None
+    assert (moved.line, moved.column) == (case.line, offset - (text.rfind("\n", 0, offset) + 1))
+    assert moved.expected == expected == text[offset:].split("\n", 1)[0]
+    assert moved.name == case.name and truncated(text, moved) == text[:offset] + text[
+        text.index("\n", offset):]
