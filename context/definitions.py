@@ -57,22 +57,27 @@ class OpenCall:
 
 
 OPEN_CALL_LINES, OPEN_CALL_CHARS = 8, 2000
-"""Lines above the cursor's searched for the call it is in (arguments over several lines),
-and at most this many characters (minified code has long lines)."""
+"""Lines above the cursor's read for the call it is in (arguments over several lines), and
+the characters of a line read at most (minified code has long lines)."""
 
 OPEN_CALLS = 4
 """Innermost brackets looked at: `usage` takes call sites of the innermost calls only."""
 
-# Strings and comments, whose brackets do not count, then the brackets. A Rust `'` is a
-# char literal only around one character (`'a` is a lifetime); Python has no `//` comments
-# and the C family no `#` ones (`#include`, `#[derive(...)]` are skipped as if they were).
-_PLAIN = r'"(?:\\.|[^"\\\n])*"?|`(?:\\.|[^`\\])*`?|/\*[\s\S]*?(?:\*/|$)|//[^\n]*|#[^\n]*'
+# One line's strings and comments, whose brackets do not count, then its brackets. A Rust
+# `'` is a char literal only around one character (`'a` is a lifetime); Python has no `//`
+# comments and the C family no `#` ones (`#include`, `#[derive(...)]` are skipped as if).
+_PLAIN = r'"(?:\\.|[^"\\])*"?|`(?:\\.|[^`\\])*`?|/\*.*?(?:\*/|$)|//.*|#.*'
 _TOKENS = {
-    "python": re.compile(r'"""[\s\S]*?(?:"""|$)|\'\'\'[\s\S]*?(?:\'\'\'|$)|'
-                         r'"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?|#[^\n]*|[()\[\]{}]'),
-    "rust": re.compile(r"'(?:\\.|[^'\\\n])'|" + _PLAIN + r"|[()\[\]{}]"),
-    "": re.compile(r"'(?:\\.|[^'\\\n])*'?|" + _PLAIN + r"|[()\[\]{}]"),
+    "python": re.compile(r'"(?:\\.|[^"\\])*"?|\'(?:\\.|[^\'\\])*\'?|#.*|[()\[\]{}]'),
+    "rust": re.compile(r"'(?:\\.|[^'\\])'|" + _PLAIN + r"|[()\[\]{}]"),
+    "": re.compile(r"'(?:\\.|[^'\\])*'?|" + _PLAIN + r"|[()\[\]{}]"),
 }
+_SPANS_LINES = {"python": re.compile(r'"""|\'\'\''),
+                "": re.compile(r"`|/\*|\*/|^\s*\*(?:\s|$)", re.MULTILINE)}
+"""A line that may start or end a string or comment over several lines (a docstring, a
+template literal, a block comment): the lines above it are not read, as which of their
+brackets are code is not known."""
+_PAIRS_OF = {")": "(", "]": "[", "}": "{"}
 _CALLED = re.compile(r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::|->|\?\.)\s*[A-Za-z_$][\w$]*)*)\s*$")
 _WORD_BEFORE = re.compile(r"([A-Za-z_$][\w$]*)\s*$")
 _GO_METHOD = re.compile(r"\bfunc\s*\([^()]*\)\s*$")
@@ -88,32 +93,39 @@ any other word the name is declared (`def parse(█`, `int parse(█`)."""
 def open_calls(language_id: str, text: str, offset: int) -> tuple[OpenCall, ...]:
     """The calls whose argument lists the cursor at `offset` is in, innermost first.
 
-    A text scan of the last `OPEN_CALL_LINES` lines, skipping strings and comments: cheap
-    enough for every request, and it reads code that does not parse yet (`f(a, g(█`).
-    Declarations (`def parse(█`, `int parse(█`) and brackets that call no name (`(a + █`)
-    are not calls.
+    A scan of the cursor's line and up to `OPEN_CALL_LINES` lines above it, each on its own
+    and right to left, skipping strings and comments: cheap enough for every request, and
+    it reads code that does not parse yet (`f(a, g(█`). It stops at a line that may be part
+    of a string or comment over several lines. Declarations (`def parse(█`, `int
+    parse(█`) and brackets that call no name (`(a + █`) are not calls.
     """
-    start = offset
-    for _ in range(OPEN_CALL_LINES + 1):
-        start = text.rfind("\n", 0, start)
-        if start < 0:
-            break
-    start = max(start + 1, offset - OPEN_CALL_CHARS)
     tokens = _TOKENS.get(language_id, _TOKENS[""])
-    opened: list[tuple[str, int]] = []
-    for match in tokens.finditer(text, start, offset):
-        bracket = match.group()
-        if bracket in "([{":
-            opened.append((bracket, match.start()))
-        elif bracket in ")]}":
-            pair = "([{"[")]}".index(bracket)]
-            while opened and opened.pop()[0] != pair:
-                pass
+    spans = _SPANS_LINES.get(language_id, _SPANS_LINES[""])
+    opened: list[tuple[str, int, int]] = []  # bracket, its offset, its line's start
+    closed: list[str] = []
+    end = offset
+    for number in range(OPEN_CALL_LINES + 1):
+        start = text.rfind("\n", 0, end) + 1
+        if number and (end - start > OPEN_CALL_CHARS or spans.search(text, start, end)):
+            break
+        start = max(start, end - OPEN_CALL_CHARS)
+        brackets = [m for m in tokens.finditer(text, start, end) if m.group() in "()[]{}"]
+        for match in reversed(brackets):
+            bracket = match.group()
+            if bracket in ")]}":
+                closed.append(_PAIRS_OF[bracket])
+            elif closed:
+                closed.pop()  # closed further right (a mismatch too: code being typed)
+            else:
+                opened.append((bracket, match.start(), start))
+        if len(opened) >= OPEN_CALLS or start == 0:
+            break
+        end = start - 1
     calls: list[OpenCall] = []
-    for bracket, at in reversed(opened[-OPEN_CALLS:]):
+    for bracket, at, line_start in opened[:OPEN_CALLS]:
         if bracket != "(":
             continue
-        line_start = max(start, text.rfind("\n", 0, at) + 1, at - 200)
+        line_start = max(line_start, at - 200)
         called = _CALLED.search(text, line_start, at)
         if called is None:
             continue

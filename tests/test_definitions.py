@@ -210,7 +210,13 @@ def test_usages_skip_names_the_workspace_does_not_define() -> None:
     # Brackets in strings and comments do not count; a string argument is inside the call.
     ("python", "f(')', \"(\", █", [("f", "")]),
     ("python", "f(x)  # g(\ny = █", []),
-    ("python", 'f("""(\n""", █', [("f", "")]),
+    # Lines above one that may be in a string or comment over several lines are not read.
+    ("python", 'f("""(\n""", █', []),
+    ("python", 'f(a,\n  """doc (""",\n  █', []),
+    ("python", '"""A docstring\nends here."""\nx = g(a, █', [("g", "")]),
+    ("java", "/* see\n * g( */\nx = f(█", [("f", "")]),
+    ("python", "f(\n    *args,\n    █", [("f", "")]),
+    ("c", "f(a,\n  *p,\n  █", [("f", "")]),
     ("python", "log(\"open: (█", [("log", "")]),
     # Arguments over several lines; a chain continued from the line above is a method.
     ("python", "result = compute(\n    first,\n    █", [("compute", "")]),
