@@ -84,8 +84,7 @@ def stop_reached(text: str, cursor: CursorContext, multiline: bool, max_lines: i
     complete = lines[1:-1]  # the first line continues the cursor's; the last is unfinished
     if len(lines) - 1 >= max_lines:
         return True
-    if _writes_whole_lines(cursor) and len(lines) > 1 and \
-            _repeats_suffix(cursor.line_prefix + lines[0], cursor):
+    if _writes_whole_lines(cursor) and len(lines) > 1 and _first_repeats(lines[0], cursor):
         return True
     return any(_leaves_block(line, cursor) or _repeats_suffix(line, cursor)
                for line in complete)
@@ -186,6 +185,19 @@ def _repeats_suffix(line: str, cursor: CursorContext) -> bool:
     return False
 
 
+def _first_repeats(line: str, cursor: CursorContext) -> bool:
+    """Whether a first line written as a whole line repeats the code after the cursor.
+
+    In front of a line's text, as any later line does (`_repeats_suffix`). On a blank line,
+    only when it is the next line (`line_below`, closers left to `_cut_unmatched_closer`):
+    code repeats its own patterns further down (bench.fim: `if err != nil {` at a hole,
+    and again four lines below)."""
+    if inserts_lines(cursor):
+        return _repeats_suffix(cursor.line_prefix + line, cursor)
+    below = line_below(cursor)
+    return below is not None and line.strip() == below
+
+
 def _width(line: str) -> int:
     """The columns a line's indentation takes (a tab counted as 4)."""
     return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
@@ -223,7 +235,7 @@ def _cut_lines(lines: list[str], cursor: CursorContext) -> list[str]:
     for index, line in enumerate(lines):
         if index == 0 and not _writes_whole_lines(cursor):
             continue
-        if _repeats_suffix(cursor.line_prefix + line if index == 0 else line, cursor):
+        if _first_repeats(line, cursor) if index == 0 else _repeats_suffix(line, cursor):
             return lines[:index]
         if index == 0:
             continue

@@ -78,6 +78,10 @@ def test_an_opener_in_a_comment_or_string_opens_nothing(language: str, fixture: 
     ("def f(x):\n    y = g(x)\n    █\n    return y\n", "return y\n", ""),
     ("def f(x):\n    █\n\n    return y\n", "return y\n    z = 1", ""),
     ("void f() {\n  if (x) {\n    y();\n  █\n}\n", "}\n", "}"),
+    # ... and only the next line: code repeats its patterns further down
+    ("def f(a, b):\n    x, err = p(a)\n    █\n        x = 0\n    y, err = p(b)\n"
+     "    if err is not None:\n        y = 0\n", "if err is not None:\n        x = 0\n",
+     "if err is not None:"),
     # multi-line: at most max_lines lines
     ("█", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\n6\n7\n8"),
     # trailing whitespace goes, leading indentation stays
