@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lspilot.context.similar import identifiers, jaccard
-from lspilot.context.snippet import Snippet
+from lspilot.context.snippet import Snippet, Source
 from lspilot.context.symbols import Call, Definition, FileSymbols, Import
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -257,12 +257,39 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
     names: dict[str, float] = {}
     # A name match is not a usage: `batch.add(path)` calls a method, not a function `add`.
     # Functions are called bare or through a module; methods through what they belong to.
-    free: dict[str, bool] = {}
+    free: dict[str, bool | None] = {}
     modules = _module_names(site.own)
     for depth, opened in enumerate(site.calls):
         if opened.name not in names:
             names[opened.name] = round(0.5 - 0.05 * depth, 4)
             free[opened.name] = not opened.receiver or opened.receiver in modules
+    return _call_sites("usage", names, free, site, index, deadline, per_name, context)
+
+
+def import_usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
+                          *, per_name: int = 2, context: int = 2) -> list[Snippet]:
+    """Other call sites of the names the file imports, those used nearest the cursor first.
+
+    They show which of its module's functions a line calls and how (bench.crossfile, the
+    cursor before a call of a sibling module's name: 13/42 exact with them, 7/42 without),
+    and cost completions that call none (bench.fim tune split: 30.0% against 32.5%). So
+    this source is off by default. The calls the cursor is in are `usage`'s.
+    """
+    near = near_names(site)
+    opened = {call.name for call in site.calls}
+    names = {name: _score(near.get(name)) - 0.05
+             for name in sorted({name for imp in site.own.imports for name in imp.names})
+             if name not in opened}
+    return _call_sites("import_usage", names, dict.fromkeys(names, True), site, index, deadline,
+                       per_name, context)
+
+
+def _call_sites(source: Source, names: dict[str, float], free: dict[str, bool | None],
+                site: Site, index: WorkspaceSymbols, deadline: Callable[[], bool],
+                per_name: int, context: int) -> list[Snippet]:
+    """Up to `per_name` call sites of each name in other files, the most like the code at
+    the cursor first; `free`: whether a name is called as a function (bare or through a
+    module) or as a method, None for either."""
     lines_here = site.text.split("\n")
     here = identifiers("\n".join(lines_here[max(0, site.line - 10):site.line + 3]))
     snippets: list[Snippet] = []
@@ -273,9 +300,12 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
         if not has_usages(name, index):
             continue
         pieces = []
+        wanted = free[name]
         # Filtered call sites are taken from more of them, to keep as many to compare.
-        callers = [(path, call) for path, call in index.callers(name, 4 * SITES_PER_NAME)
-                   if _is_free_call(call, path, index) == free[name]]
+        callers = index.callers(name, SITES_PER_NAME if wanted is None else 4 * SITES_PER_NAME)
+        if wanted is not None:
+            callers = [(path, call) for path, call in callers
+                       if _is_free_call(call, path, index) == wanted]
         for path, call in callers[:SITES_PER_NAME]:
             if path == site.path:
                 continue
@@ -298,7 +328,7 @@ def usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callable[[], b
             if any(path == p and abs(start - s) <= 2 * context for p, s in taken):
                 continue
             taken.append((path, start))
-            snippets.append(Snippet("usage", path, piece,
+            snippets.append(Snippet(source, path, piece,
                                     round(score - 0.1 * (len(taken) - 1), 4), start,
                                     f"calls {name}() (line {line + 1}, "
                                     f"similarity {similarity:.2f})"))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Source = Literal["scope", "definition", "usage", "git_diff", "open_file", "recent_edit"]
+Source = Literal["scope", "definition", "usage", "import_usage", "git_diff", "open_file",
+                 "recent_edit"]
 """Which context source found a snippet."""
 
 VOLATILITY: dict[str, int] = {
-    "definition": 0, "scope": 1, "usage": 2, "open_file": 3, "git_diff": 4, "recent_edit": 5,
+    "definition": 0, "scope": 1, "import_usage": 2, "usage": 2, "open_file": 3, "git_diff": 4,
+    "recent_edit": 5,
 }
 """How often a source's snippets change between keystrokes, least first: the prompt puts
 stable context first so that consecutive prompts share the longest prefix (KV cache)."""

@@ -16,6 +16,7 @@ from lspilot.context.definitions import (
     Resolve,
     Site,
     definition_snippets,
+    import_usage_snippets,
     scope_snippets,
     usage_snippets,
 )
@@ -130,6 +131,25 @@ class UsageSource:
         if self.index is None or not self.index.ready:
             return []
         return usage_snippets(request.site, self.index, late)
+
+
+@dataclass(frozen=True)
+class ImportUsageSource:
+    """Other call sites of the names the file imports, from the workspace index."""
+
+    index: WorkspaceIndex | None
+    name: Source = "import_usage"
+    deadline: float = 1.0
+
+    def version(self, path: str, documents: OpenFiles) -> Hashable:
+        """The index's generation."""
+        return self.index.generation if self.index is not None else 0
+
+    def snippets(self, request: Request, late: Late) -> list[Snippet]:
+        """Call sites, once the index is built."""
+        if self.index is None or not self.index.ready:
+            return []
+        return import_usage_snippets(request.site, self.index, late)
 
 
 @dataclass(frozen=True)

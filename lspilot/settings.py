@@ -22,16 +22,21 @@ TEMPLATE_FAMILIES = ("qwen2.5-coder", "codegemma", "codellama", "deepseek-coder"
 """The FIM template families `templates.fim.TEMPLATES` ships (a test keeps the two equal);
 spelled out here so that settings import nothing of lspilot's."""
 
-CONTEXT_SOURCES = ("scope", "definition", "usage", "git_diff", "open_file", "recent_edit")
+CONTEXT_SOURCES = ("scope", "definition", "usage", "import_usage", "git_diff", "open_file",
+                   "recent_edit")
 """The context sources `context/workspace.py` asks, in its order (a test keeps them equal)."""
-DEFAULT_CONTEXT_SOURCES = tuple(name for name in CONTEXT_SOURCES if name != "definition")
-"""The sources asked unless `context.sources` says otherwise. `definition` (the definitions of
-the names the file imports) is off: switched off alone it gained exact matches on calls of
-sibling-module names (bench.crossfile 12/42 without it, 10/42 with it, 7/42 with no context)
-and cost edit similarity on in-file holes (bench.fim 0.58 without, 0.55 with, the same exact
-matches). The call sites `usage` brings earn theirs on those calls (bench.crossfile 13/42
-with them, 7/42 without) since the callers of the function at the cursor are left out: those
-cost in-file holes (bench.fim tune split, see context/definitions.usage_snippets)."""
+DEFAULT_CONTEXT_SOURCES = tuple(name for name in CONTEXT_SOURCES
+                                if name not in ("definition", "import_usage"))
+"""The sources asked unless `context.sources` says otherwise. Two that cost in-file
+completions more than they gave are off:
+- `definition` (the definitions of the names the file imports): switched off alone it gained
+  exact matches on calls of sibling-module names (bench.crossfile 12/42 without it, 10/42
+  with it, 7/42 with no context) and cost edit similarity on in-file holes (bench.fim 0.58
+  without, 0.55 with, the same exact matches);
+- `import_usage` (call sites of the names the file imports): it wins calls of sibling-module
+  names (bench.crossfile 13/42 with it, 7/42 without) and loses in-file holes (bench.fim
+  tune split 30.0% exact with it, 32.5% without); see context/definitions.py.
+`usage` brings call sites only while the cursor is in a call's arguments."""
 
 
 def _setting(default: Any, doc: str, *, minimum: float | None = None,

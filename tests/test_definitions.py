@@ -12,6 +12,7 @@ from lspilot.context.definitions import (
     OpenCall,
     Site,
     definition_snippets,
+    import_usage_snippets,
     near_names,
     open_calls,
     scope_snippets,
@@ -187,6 +188,21 @@ def test_a_name_match_is_not_a_usage(fixture: str, path: str, expected: list[str
     files = Files(CALC)
     found = usage_snippets(site(fixture, path), files, never, per_name=5)
     assert sorted({s.path for s in found if "calls add()" in s.reason}) == expected
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    # Anywhere in the file: the imported function's calls elsewhere (bare and through a
+    # module alike), not a set's `add`.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = 1\n    █\n",
+     ["shop/mods.py", "shop/sums.py"]),
+    # In the imported function's own arguments, the calls are `usage`'s.
+    ("from shop.calc import add\n\n\ndef f(x):\n    y = add(█\n", []),
+])
+def test_import_usages_show_the_imported_names_calls_anywhere(fixture: str,
+                                                              expected: list[str]) -> None:
+    found = import_usage_snippets(site(fixture, "shop/f.py"), Files(CALC), never, per_name=5)
+    assert sorted({s.path for s in found}) == expected
+    assert all(s.source == "import_usage" and "calls add()" in s.reason for s in found)
 
 
 def test_usages_skip_names_the_workspace_does_not_define() -> None:

@@ -244,7 +244,8 @@ async def test_a_passed_deadline_skips_the_remaining_sources(root: Path) -> None
     finally:
         workspace.stop()
     assert list(gathered.source_ms) == ["scope"]
-    assert gathered.late == ("definition", "usage", "git_diff", "open_file", "recent_edit")
+    assert gathered.late == ("definition", "usage", "import_usage", "git_diff", "open_file",
+                            "recent_edit")
 
 
 OTHER = "def grow_more(v):\n    return scale(v, 3)\n"
