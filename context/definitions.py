@@ -272,8 +272,9 @@ def import_usage_snippets(site: Site, index: WorkspaceSymbols, deadline: Callabl
 
     They show which of its module's functions a line calls and how (bench.crossfile, the
     cursor before a call of a sibling module's name: 13/42 exact with them, 7/42 without),
-    and cost completions that call none (bench.fim tune split: 30.0% against 32.5%). So
-    this source is off by default. The calls the cursor is in are `usage`'s.
+    and cost completions that call none (bench.fim, 120 line holes each: tune split 30.0%
+    exact with them against 32.5%, report split 36.7% against 38.3%). So this source is off
+    by default. The calls the cursor is in are `usage`'s.
     """
     near = near_names(site)
     opened = {call.name for call in site.calls}

@@ -116,7 +116,8 @@ class DefinitionSource:
 
 @dataclass(frozen=True)
 class UsageSource:
-    """Other call sites of the functions at the cursor, from the workspace index."""
+    """Other call sites, from the workspace index: of the calls the cursor is in (`usage`),
+    or of the names the file imports (`import_usage`)."""
 
     index: WorkspaceIndex | None
     name: Source = "usage"
@@ -130,26 +131,8 @@ class UsageSource:
         """Call sites, once the index is built."""
         if self.index is None or not self.index.ready:
             return []
-        return usage_snippets(request.site, self.index, late)
-
-
-@dataclass(frozen=True)
-class ImportUsageSource:
-    """Other call sites of the names the file imports, from the workspace index."""
-
-    index: WorkspaceIndex | None
-    name: Source = "import_usage"
-    deadline: float = 1.0
-
-    def version(self, path: str, documents: OpenFiles) -> Hashable:
-        """The index's generation."""
-        return self.index.generation if self.index is not None else 0
-
-    def snippets(self, request: Request, late: Late) -> list[Snippet]:
-        """Call sites, once the index is built."""
-        if self.index is None or not self.index.ready:
-            return []
-        return import_usage_snippets(request.site, self.index, late)
+        find = import_usage_snippets if self.name == "import_usage" else usage_snippets
+        return find(request.site, self.index, late)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,14 @@ def started(root: Path, documents: Documents, **settings: object) -> Workspace:
     return workspace
 
 
+def app_open(root: Path) -> tuple[Documents, str, Workspace]:
+    """pkg/app.py open (as APP) in a started workspace with every source."""
+    documents = Documents()
+    uri = (root / "pkg" / "app.py").as_uri()
+    documents.open(uri, "python", 1, APP)
+    return documents, uri, started(root, documents)
+
+
 async def gather(workspace: Workspace, documents: Documents, uri: str, line: int,
                  column: int, typing: bool = False) -> Gathered:
     doc = documents.get(uri)
@@ -100,10 +108,7 @@ async def test_the_same_input_gives_the_same_context_and_secrets_stay_out(root: 
 
 
 async def test_context_is_reused_inside_a_function_and_gathered_again_outside(root: Path) -> None:
-    documents = Documents()
-    uri = (root / "pkg" / "app.py").as_uri()
-    documents.open(uri, "python", 1, APP)
-    workspace = started(root, documents)
+    documents, uri, workspace = app_open(root)
     try:
         at_a = await gather(workspace, documents, uri, 4, 9)
         at_b = await gather(workspace, documents, uri, 5, 9)    # same function: reused as is
@@ -128,10 +133,7 @@ REPORT = ("from pkg.geometry import scale\n\n\ndef report(rows):\n"
 async def test_opening_a_call_on_the_same_line_brings_its_usages(
         root: Path, typed: str, expected: str) -> None:
     (root / "pkg" / "report.py").write_text(REPORT)
-    documents = Documents()
-    uri = (root / "pkg" / "app.py").as_uri()
-    documents.open(uri, "python", 1, APP)
-    workspace = started(root, documents)
+    documents, uri, workspace = app_open(root)
     try:
         before = await gather(workspace, documents, uri, 5, 9)
         documents.open(uri, "python", 2, APP.replace("    b = 2", typed))
@@ -152,10 +154,7 @@ async def test_typing_on_keeps_the_calls_the_context_was_gathered_for(root: Path
     # New context costs a re-read of the prompt after it: opening a call while typing adds
     # none, closing it takes none away; the cursor arriving in one (a move) does.
     (root / "pkg" / "report.py").write_text(REPORT)
-    documents = Documents()
-    uri = (root / "pkg" / "app.py").as_uri()
-    documents.open(uri, "python", 1, APP)
-    workspace = started(root, documents)
+    documents, uri, workspace = app_open(root)
 
     def usages(gathered: Gathered) -> list[str]:
         return [s.reason.split(" (")[0] for s in gathered.offered if s.source == "usage"]
