@@ -542,6 +542,20 @@ def print_losses(losses: Sequence[Loss]) -> dict[str, int]:
     return dict(counts)
 
 
+def cases(sources: Sequence[Source], roots: dict[str, Path], languages: Sequence[str],
+          lines: int, blocks: int, split: str, seed: int) -> list[Case]:
+    """The benchmark's cases: per language, `lines` line holes and `blocks` block holes spread
+    over its packages, in a stable order."""
+    cursors: list[Case] = []
+    for language in languages:
+        found = [c for s in sources if s.language == language
+                 for c in sample(roots[s.folder], lines, blocks, split=split, seed=seed)]
+        # The sample is per package; keep the language's share spread over packages.
+        cursors += _spread([c for c in found if c.kind == "line"], lines) + \
+            _spread([c for c in found if c.kind == "block"], blocks)
+    return sorted(cursors, key=lambda c: (c.package, c.path, c.line))
+
+
 def bare_run(cursors: Sequence[Case], model: Path, settings: Settings,
              known: dict[str, Answer]) -> list[Answer]:
     """The bare model's answer at each case (`known` ones reused: it is deterministic)."""
@@ -743,16 +757,8 @@ def main() -> None:
     sources = [s for s in SOURCES if s.language in languages]
     started = time.perf_counter()
     with prepared(sources, args.cache) as roots:
-        cursors: list[Case] = []
-        for language in languages:
-            found = [c for s in sources if s.language == language
-                     for c in sample(roots[s.folder], args.lines, args.blocks, split=args.split,
-                                     seed=args.seed)]
-            # The sample is per package; keep the language's share spread over packages.
-            lines = [c for c in found if c.kind == "line"]
-            blocks = [c for c in found if c.kind == "block"]
-            cursors += _spread(lines, args.lines) + _spread(blocks, args.blocks)
-        cursors.sort(key=lambda c: (c.package, c.path, c.line))
+        cursors = cases(sources, roots, languages, args.lines, args.blocks, args.split,
+                        args.seed)
         out = args.json or Path("bench/out") / f"fim-{args.split}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
 

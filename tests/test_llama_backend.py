@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,21 @@ async def test_a_comment_line_never_replaces_the_greedy_line(
     params = GenerationParams(16, first_line_branches=3, comment_starts=comment_starts)
     text = "".join([p async for p in backend.stream(prompt, params, GenerationStats())])
     assert text[0] == expected
+
+
+async def test_line_branches_show_what_the_branch_choice_weighs(tmp_path: Path) -> None:
+    # bench/branches reads the branches whole: the same lines and sums the choice weighs.
+    backend = load(build(tmp_path / "fork.gguf", forked_model()))
+    prompt = render(backend.template, "v = ", "")
+    x, y = backend.line_branches(prompt, 2)
+    assert x.text.startswith("x") and x.text.endswith("\n") and x.tokens in (3, 4)
+    assert (y.text, y.tokens) == ("y\n", 2)
+    assert x.log_prob < y.log_prob < 0  # the likelier first token, the less likely line
+    assert y.end_log_prob < math.log(0.5)  # after y's line the answer goes on with z
+    chosen = await collect(backend, "v = ", "", max_tokens=16, branches=2)
+    assert chosen.startswith(max((x, y), key=lambda b: b.log_prob).text)
+    [greedy] = backend.line_branches(prompt, 1)
+    assert greedy == x  # asked again, the prompt in the KV cache: the same line
 
 
 async def test_branches_follow_each_line_to_its_end_and_no_further(tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 _SPECIAL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
 _PREFILL_CHUNK = 64
+_BRANCH_TOKENS = 64
+"""Most tokens `line_branches` follows a line for."""
 """Prompt tokens evaluated between two looks at the stop flag. A stopped request holds the
 model until its chunk ends, delaying the next one; measured with the 0.5B on 2 cores: 64
 tokens take 0.37 s at 174 tokens/s, 128 take 0.65 s at 198 tokens/s (and 32: 0.23 s, 140)."""
@@ -55,6 +57,20 @@ lines and the context's snippets come back keystroke after keystroke."""
 """Cursor places whose prompt state (KV cache) is kept besides the live one."""
 
 _DONE = object()
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A first line the model may write: one of its likeliest first tokens, followed greedily
+    to the line's end (`LlamaCppBackend.line_branches`)."""
+
+    text: str
+    """The line as written: its line break included, when it has one."""
+    log_prob: float
+    """The summed log probabilities of its tokens: what `first_line_branches` weighs."""
+    tokens: int
+    end_log_prob: float
+    """Log probability that the answer ends right after the line (0.0: the line ended it)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,7 @@ class LlamaCppBackend:
         llm.draft_model = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._saved: list[_SavedPrompt] = []
+        self._answer_ends: list[int] | None = None
 
     @classmethod
     def load(cls, config: EmbeddedConfig) -> LlamaCppBackend:
@@ -455,6 +472,43 @@ class LlamaCppBackend:
                     (not best or self._is_code(line, params.comment_starts)):
                 best, best_score = line, score
         return best
+
+    def line_branches(self, prompt: Prompt, count: int) -> list[Branch]:
+        """The lines that start with each of the `count` likeliest first tokens, likeliest
+        first token first, each followed greedily to its end as `first_line_branches` weighs
+        them, none pruned; for benchmarks of the branch choice (bench/branches). Runs on the
+        calling thread: never while the backend generates."""
+        tokens = self.tokenize(prompt)
+        llm = self._llm
+        self._prefill(tokens[:-1], threading.Event(), GenerationStats())
+        first = self._log_probs(tokens[-1:])
+        start = llm.n_tokens
+        branches = []
+        for token in np.argsort(-first, kind="stable")[:max(count, 1)]:
+            line, log_prob = [int(token)], float(first[token])
+            while len(line) < _BRANCH_TOKENS and not self._ends_line(line[-1], self._stop_ids):
+                llm.n_tokens = start + len(line) - 1
+                following = self._log_probs(line[-1:])
+                line.append(int(np.argmax(following)))
+                log_prob += float(following[line[-1]])
+            end = 0.0
+            if not self._ends_answer(line[-1], self._stop_ids):
+                llm.n_tokens = start + len(line) - 1
+                following = self._log_probs(line[-1:])
+                end = float(np.logaddexp.reduce([following[t] for t in self._end_ids()]))
+            llm.n_tokens = start
+            written = b"".join(self._piece(t) for t in line if not
+                               self._ends_answer(t, self._stop_ids))
+            branches.append(Branch(written.decode("utf-8", "replace"), log_prob, len(line), end))
+        return branches
+
+    def _end_ids(self) -> list[int]:
+        """The tokens that end an answer: the template's stop tokens, end-of-generation ones."""
+        if self._answer_ends is None:
+            vocab = self._llm._model.vocab
+            self._answer_ends = sorted(set(self._stop_ids) | {
+                t for t in range(self._llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)})
+        return self._answer_ends
 
     def _first_text(self, line: Sequence[int]) -> str:
         return b"".join(self._piece(t) for t in line).split(b"\n", 1)[0].decode(
