@@ -13,6 +13,10 @@ and is scored by exact match of that line against the hole's:
 - `... + end xW`: the same, each line's log probability plus W times the log probability
   that the answer ends right after it (the line read as the whole middle);
 - `... per token`: the same, by the mean log probability per token;
+- `... + read on xW`: the same, each line's log probability plus W times the log
+  probability of the line and the code after the cursor (`completion.pipeline.lookahead`:
+  the next two lines with text) read left to right after the prefix, as plain code: what
+  the backend does with `GenerationParams.lookahead` (W = `LOOKAHEAD_WEIGHT`);
 - `any of K`: the share where one of the first K lines is the hole's (what a perfect
   choice among them would reach).
 
@@ -36,10 +40,11 @@ from bench.fim import LANGUAGES, SOURCES, cases, prepared
 from lspilot.completion.baseline import plain_prompt
 from lspilot.completion.cursor import cursor_at
 from lspilot.completion.holes import Case
+from lspilot.completion.pipeline import lookahead
 from lspilot.completion.postprocess import line_below
 from lspilot.completion.scoring import score
 from lspilot.context.languages import LANGUAGES as RECORDS
-from lspilot.models.backends.llama_cpp import Branch, LlamaCppBackend
+from lspilot.models.backends.llama_cpp import LOOKAHEAD_WEIGHT, Branch, LlamaCppBackend
 from lspilot.models.slot import store_loader
 from lspilot.models.store import ModelStore, default_home
 from lspilot.settings import Settings
@@ -87,6 +92,10 @@ def _with_end(weight: float) -> Weigh:
     return lambda branch: branch.log_prob + weight * branch.end_log_prob
 
 
+def _read_on(weight: float) -> Weigh:
+    return lambda branch: branch.log_prob + weight * (branch.read_log_prob or 0.0)
+
+
 def _any_of(count: int) -> Rule:
     return lambda place: place.expected if any(
         _first(b) == place.expected for b in place.branches[:count]) else ""
@@ -101,6 +110,8 @@ def rules(count: int) -> dict[str, Rule]:
         found[f"likeliest of {k}"] = _rule(k, lambda b: b.log_prob)
         for weight in (0.5, 1.0):
             found[f"likeliest of {k} + end x{weight}"] = _rule(k, _with_end(weight))
+        for weight in (0.25, LOOKAHEAD_WEIGHT, 1.0):
+            found[f"likeliest of {k} + read on x{weight}"] = _rule(k, _read_on(weight))
         found[f"likeliest of {k} per token"] = _rule(k, lambda b: b.log_prob / b.tokens)
     for k in sorted({1, 3, count}):
         found[f"any of {k}"] = _any_of(k)
@@ -114,7 +125,7 @@ def branch_places(backend: LlamaCppBackend, cursors: Sequence[Case], count: int,
     for number, cursor in enumerate(c for c in cursors if c.kind == "line"):
         text, offset = cursor.text, cursor.offset
         prompt = plain_prompt(backend, text[:offset], text[offset:], settings.completion)
-        branches = tuple(backend.line_branches(prompt, count))
+        branches = tuple(backend.line_branches(prompt, count, lookahead(text[offset:])))
         places.append(Place(cursor.key, cursor.language, cursor.expected.strip(),
                             line_below(cursor_at(text, offset)), branches))
         hit = [i for i, b in enumerate(branches) if _first(b) == places[-1].expected]

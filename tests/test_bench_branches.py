@@ -34,6 +34,11 @@ def test_branches_at_two_holes_and_the_rules_that_choose_among_them(
     assert figures["greedy"] == {"python": 100.0, "all": 100.0}
     assert figures["likeliest of 3"]["all"] == 50.0
     assert figures["any of 1"]["all"] == 100.0
+    # Every line was read on with the code below it (`a + b` at the first hole, nothing at
+    # the second), after the prompt's prefix.
+    assert all(b.read_log_prob is not None and b.read_log_prob < 0
+               for p in (first, second) for b in p.branches)
+    assert "likeliest of 3 + read on x0.5" in figures
 
 
 def line(text: str, log_prob: float, end: float = -5.0, tokens: int = 3) -> Branch:
@@ -46,11 +51,17 @@ PLACE = Place("k", "python", "x = 1", None, (
     line("x = 1", -1.5, end=-0.1),        # the line as the whole middle
     line("", -0.2),                       # a blank line never replaces greedy
 ))
+READ = Place("k", "python", "x = 1", None, (
+    Branch("return x\n", -1.0, 3, -5.0, read_log_prob=-9.0),
+    Branch("x = 1\n", -1.5, 3, -5.0, read_log_prob=-6.0),  # leads into the code below
+))
 
 
 def test_the_offline_choice_weighs_as_the_backend_does() -> None:
     assert choose(PLACE, 4, lambda b: b.log_prob) == "return x"
     assert choose(PLACE, 4, lambda b: b.log_prob + b.end_log_prob) == "x = 1"
     assert choose(PLACE, 2, lambda b: b.log_prob + b.end_log_prob) == "return x"
+    assert choose(READ, 2, lambda b: b.log_prob) == "return x"
+    assert choose(READ, 2, lambda b: b.log_prob + 0.5 * (b.read_log_prob or 0)) == "x = 1"
     below = Place("k", "python", "x = 1", "return x", PLACE.branches)
     assert choose(below, 4, lambda b: b.log_prob) == "# set x"  # the first one kept stays

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lspilot.completion.pipeline import CompletionRequest, complete
+from lspilot.completion.pipeline import CompletionRequest, complete, lookahead
 from lspilot.models.backends.base import (
     BackendError,
     EmbeddedConfig,
@@ -188,6 +188,41 @@ async def test_a_comment_line_never_replaces_the_greedy_line(
     assert text[0] == expected
 
 
+def lookahead_model() -> TinyModel:
+    """In the FIM prompt `x` leads (the script), `y` comes second; read as plain code after
+    the prefix `q`, `y` is far likelier (`q` is followed by `y`)."""
+    return TinyModel(script="x\n", also=(("<|fim_middle|>", "y", 0.5), ("y", "\n", 2.0),
+                                          ("q", "y", 3.0)))
+
+
+@pytest.mark.parametrize(("lookahead", "branches", "first"), [
+    (None, 2, "x"),     # weighed by their own log probability: the FIM prompt's line
+    ("\nz", 2, "y"),    # read on with the code below, left to right: the other line
+    ("", 2, "y"),       # nothing below: the line alone, read left to right
+    ("\nz", 1, "x"),    # plain greedy reads nothing
+])
+async def test_first_lines_are_read_on_with_the_code_below(
+        tmp_path: Path, lookahead: str | None, branches: int, first: str) -> None:
+    backend = load(build(tmp_path / "look.gguf", lookahead_model()))
+    prompt = render(backend.template, "q", "\nz")
+    params = GenerationParams(8, first_line_branches=branches, lookahead=lookahead)
+    for _ in range(2):  # the second time from the KV cache the reading left behind
+        stats = GenerationStats()
+        text = "".join([p async for p in backend.stream(prompt, params, stats)])
+        assert text[0] == first
+    # What the reading evaluated counts as weighed, never as written.
+    assert stats.generated_tokens == len(text.encode())
+    # The reading put the FIM prompt's state back: plain greedy after it answers as it does
+    # on a freshly loaded model.
+    fresh = load(build(tmp_path / "look.gguf", lookahead_model()))
+    answers = ["".join([p async for p in model.stream(prompt, GenerationParams(8),
+                                                       GenerationStats())])
+               for model in (backend, fresh)]
+    assert answers[0] == answers[1] and answers[0].startswith("x")
+    # To the last digit: the layers' small random weights see what the KV cache holds.
+    assert backend.line_branches(prompt, 2) == fresh.line_branches(prompt, 2)
+
+
 async def test_line_branches_show_what_the_branch_choice_weighs(tmp_path: Path) -> None:
     # bench/branches reads the branches whole: the same lines and sums the choice weighs.
     backend = load(build(tmp_path / "fork.gguf", forked_model()))
@@ -243,6 +278,35 @@ async def test_the_pipeline_passes_over_a_first_line_that_repeats_the_next(
     text, offset = at_cursor(fixture)
     completion = await complete(CompletionRequest("file:///t.py", text, offset), backend,
                                 CompletionSettings(prompt_tokens=256))
+    assert completion.raw[0] == first
+
+
+@pytest.mark.parametrize(("suffix", "expected"), [
+    ("\nz\nw\nv", "\nz\nw"),            # the rest of the line, then two lines with text
+    (")\n\n  z\n\n  w\n  v", ")\n\n  z\n\n  w"),  # blank lines between come along
+    ("", ""),
+    ("\n\n", "\n\n"),                  # no line with text: what there is
+    ("tail", "tail"),
+])
+def test_the_lookahead_is_the_code_up_to_the_second_line_with_text(suffix: str,
+                                                                   expected: str) -> None:
+    assert lookahead(suffix) == expected
+
+
+@pytest.mark.parametrize(("fixture", "typing", "first"), [
+    ("q\n█\nz\n", False, "y"),   # a blank line: the branches are read on with `z`
+    ("q\n█\nz\n", True, "x"),    # typed on: plain greedy
+    ("v = q█\n", False, "x"),     # a line to finish: its own log probability (read on
+                                   # after `q`, `y` would win)
+])
+async def test_the_pipeline_reads_first_lines_on_where_they_start_a_line(
+        tmp_path: Path, fixture: str, typing: bool, first: str) -> None:
+    model = TinyModel(script="x\n", also=(("<|fim_middle|>", "y", 0.5), ("y", "\n", 2.0),
+                                          ("\n", "y", 3.0), ("q", "y", 3.0)))
+    backend = load(build(tmp_path / "look-nl.gguf", model))
+    text, offset = at_cursor(fixture)
+    completion = await complete(CompletionRequest("file:///t.py", text, offset, typing=typing),
+                                backend, CompletionSettings(prompt_tokens=256))
     assert completion.raw[0] == first
 
 

@@ -50,6 +50,12 @@ class GenerationParams:
     """With branches: how a comment line starts in the document's language. A comment line,
     like a blank one, never replaces the greedy line: it is likely as a whole for being a
     common opener (`/**`), not for being the code that goes there (bench.fim)."""
+    lookahead: str | None = None
+    """With branches, in-process and prefix-first templates: the code right after the
+    cursor (the rest of its line and the next lines). Each branch's line is then also
+    weighed by how likely the model finds it, and this code after it, read left to right
+    as plain code after the prefix: the line that leads into the code below wins
+    (bench/branches). None: the lines are weighed by their own log probability alone."""
 
 
 @dataclass

@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import ctypes
 import ctypes.util
+import dataclasses
 import gc
 import logging
 import math
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 _SPECIAL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
 _PREFILL_CHUNK = 64
 _BRANCH_TOKENS = 64
+_LOOKAHEAD_CHARS = 600
+"""Most characters of a branch's line and the code after the cursor read left to right."""
+LOOKAHEAD_WEIGHT = 0.5
+"""How much reading a first line on with the code after the cursor weighs against the
+line's own log probability (bench/branches: 0.25 to 1 chose alike on the tune split)."""
 """Most tokens `line_branches` follows a line for."""
 """Prompt tokens evaluated between two looks at the stop flag. A stopped request holds the
 model until its chunk ends, delaying the next one; measured with the 0.5B on 2 cores: 64
@@ -71,6 +77,9 @@ class Branch:
     tokens: int
     end_log_prob: float
     """Log probability that the answer ends right after the line (0.0: the line ended it)."""
+    read_log_prob: float | None = None
+    """Log probability of the line and the lookahead read on after the prompt's prefix, left
+    to right (`GenerationParams.lookahead`); None when no lookahead was given."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +317,8 @@ class LlamaCppBackend:
                      stats: GenerationStats) -> AsyncGenerator[str, None]:
         """Text pieces of the completion; closing the iterator stops generation."""
         async with aclosing(self._stream(self.tokenize(prompt), params, stats,
-                                         self._stop_ids, draft=False)) as pieces:
+                                         self._stop_ids, draft=False,
+                                         reading=self._reading(prompt, params))) as pieces:
             async for piece in pieces:
                 yield piece
 
@@ -327,7 +337,8 @@ class LlamaCppBackend:
                 yield piece
 
     async def _stream(self, tokens: list[int], params: GenerationParams, stats: GenerationStats,
-                      stop_ids: Set[int], draft: bool) -> AsyncGenerator[str, None]:
+                      stop_ids: Set[int], draft: bool, reading: Prompt | None = None
+                      ) -> AsyncGenerator[str, None]:
         if len(tokens) + params.max_tokens > self.context_size:
             raise BackendError(f"prompt ({len(tokens)} tokens) + max_tokens ({params.max_tokens})"
                                f" exceed the context size ({self.context_size})")
@@ -339,7 +350,7 @@ class LlamaCppBackend:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         future = loop.run_in_executor(self._executor, self._generate, tokens, params, stats,
-                                      stop_ids, draft, stop, emit)
+                                      stop_ids, draft, stop, emit, reading)
         try:
             while True:
                 item = await queue.get()
@@ -360,10 +371,10 @@ class LlamaCppBackend:
 
     def _generate(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
                   stop_ids: Set[int], draft: bool, stop: threading.Event,
-                  emit: Callable[[object], None]) -> None:
+                  emit: Callable[[object], None], reading: Prompt | None = None) -> None:
         cpu = time.process_time()  # llama.cpp computes in threads of its own
         try:
-            self._generate_tokens(tokens, params, stats, stop_ids, draft, stop, emit)
+            self._generate_tokens(tokens, params, stats, stop_ids, draft, stop, emit, reading)
         except Stopped:
             pass
         except Exception as exc:  # reported to the awaiting coroutine, never lost in a thread
@@ -375,7 +386,8 @@ class LlamaCppBackend:
 
     def _generate_tokens(self, tokens: Sequence[int], params: GenerationParams,
                          stats: GenerationStats, stop_ids: Set[int], draft: bool,
-                         stop: threading.Event, emit: Callable[[object], None]) -> None:
+                         stop: threading.Event, emit: Callable[[object], None],
+                         reading: Prompt | None = None) -> None:
         started = time.perf_counter()
         drafter = self._draft if draft else None
         drafting = drafter is not None
@@ -383,7 +395,7 @@ class LlamaCppBackend:
             drafter.reset()  # a new answer: its copy starts afresh
         self._llm.draft_model = drafter
         try:
-            self._run(tokens, params, stats, stop_ids, stop, emit, started)
+            self._run(tokens, params, stats, stop_ids, stop, emit, started, reading)
         finally:
             self._llm.draft_model = None
             if drafting:
@@ -395,7 +407,7 @@ class LlamaCppBackend:
 
     def _run(self, tokens: Sequence[int], params: GenerationParams, stats: GenerationStats,
              stop_ids: Set[int], stop: threading.Event, emit: Callable[[object], None],
-             started: float) -> None:
+             started: float, reading: Prompt | None = None) -> None:
         llm = self._llm
         stats.prompt_tokens = len(tokens)
         self._prefill(tokens[:-1], stop, stats)
@@ -415,7 +427,7 @@ class LlamaCppBackend:
 
         head: list[int] = []
         if params.first_line_branches > 1 and params.temperature == 0:
-            head = self._first_line(tokens, params, stop_ids, stop, stats, started)
+            head = self._first_line(tokens, params, stop_ids, stop, stats, started, reading)
         if all(written(token) for token in head):
             first = not head
             for token in llm.generate([*tokens, *head], temp=params.temperature,
@@ -437,16 +449,19 @@ class LlamaCppBackend:
 
     def _first_line(self, tokens: Sequence[int], params: GenerationParams,
                     stop_ids: Set[int], stop: threading.Event, stats: GenerationStats,
-                    started: float) -> list[int]:
+                    started: float, reading: Prompt | None = None) -> list[int]:
         """The likeliest of the first lines that start with the likeliest first tokens.
 
         Greedy decoding commits to its first token on that token alone; a line that starts
         less likely can be the likelier line (`if (loose) {` against the line the code goes
         on with, `const versionA = new SemVer(a, loose)`). Each branch is followed greedily
-        to its line break (or the answer's end), and dropped as soon as its log probability
-        falls below the best whole line's: log probabilities only fall as tokens are added,
-        so the pruned branches could not have won. Returns the chosen line's tokens, its
-        last token (a line break, or the end of the answer) included.
+        to its line break (or the answer's end). Without `reading`, a branch is dropped as
+        soon as its log probability falls below the best whole line's: log probabilities
+        only fall as tokens are added, so the pruned branches could not have won. With it
+        (`GenerationParams.lookahead`), each line also gets `LOOKAHEAD_WEIGHT` times the log
+        probability of reading it and the code after the cursor left to right (`_read_on`).
+        Returns the chosen line's tokens, its last token (a line break, or the end of the
+        answer) included.
         """
         llm = self._llm
         start = llm.n_tokens + 1
@@ -454,13 +469,13 @@ class LlamaCppBackend:
         stats.prompt_ms = (time.perf_counter() - started) * 1000
         count = min(params.first_line_branches, len(first))
         likeliest = np.argpartition(-first, count - 1)[:count]
-        best: list[int] = []
+        kept: list[tuple[list[int], float]] = []
         best_score = -math.inf
         for token in sorted((int(t) for t in likeliest), key=lambda t: -first[t]):
             score = float(first[token])
             line = [token]
-            while score > best_score and len(line) < params.max_tokens and \
-                    not self._ends_line(line[-1], stop_ids):
+            while (reading is not None or score > best_score) and \
+                    len(line) < params.max_tokens and not self._ends_line(line[-1], stop_ids):
                 if stop.is_set():
                     raise Stopped
                 llm.n_tokens = start + len(line) - 1
@@ -468,16 +483,108 @@ class LlamaCppBackend:
                 stats.weighed_tokens += 1
                 line.append(int(np.argmax(following)))
                 score += float(following[line[-1]])
-            if score > best_score and not self._writes(line, params.first_line_not) and \
-                    (not best or self._is_code(line, params.comment_starts)):
-                best, best_score = line, score
-        return best
+            if (reading is not None or score > best_score) and \
+                    not self._writes(line, params.first_line_not) and \
+                    (not kept or self._is_code(line, params.comment_starts)):
+                kept.append((line, score))
+                best_score = max(best_score, score)
+        if not kept:
+            return []
+        texts = [self._line_text(line) for line, _ in kept]
+        if reading is None or params.lookahead is None or len(set(texts)) < 2:
+            return max(kept, key=lambda item: item[1])[0]
+        read = self._read_on(tokens, reading, [text + params.lookahead for text in texts],
+                             stop, stats)
+        return max(zip(kept, read, strict=True),
+                   key=lambda item: item[0][1] + LOOKAHEAD_WEIGHT * item[1])[0][0]
 
-    def line_branches(self, prompt: Prompt, count: int) -> list[Branch]:
+    def _reading(self, prompt: Prompt, params: GenerationParams) -> Prompt | None:
+        """The prompt's text before the cursor as code read left to right (its segments up to
+        the FIM suffix token), where the first-line branches are read on with the code after
+        the cursor; None where they are not (no lookahead, one branch, a suffix-first
+        template)."""
+        if params.lookahead is None or params.first_line_branches < 2 or \
+                params.temperature != 0 or self._template.order != "psm":
+            return None
+        suffix = Special(self._template.suffix)
+        if suffix not in prompt.segments:
+            return None
+        return Prompt(prompt.segments[:prompt.segments.index(suffix)])
+
+    def _line_text(self, line: Sequence[int]) -> str:
+        """A branch's line as text: no line break, no end token."""
+        written = b"".join(self._piece(t) for t in line if not self._ends_answer(t, set()))
+        return written.decode("utf-8", "replace").split("\n", 1)[0]
+
+    def _read_on(self, tokens: Sequence[int], reading: Prompt, endings: Sequence[str],
+                 stop: threading.Event, stats: GenerationStats) -> list[float]:
+        """The log probability of reading each of `endings` after `reading`'s text, left to
+        right: the model as a plain code model, on the KV cache of the prompt's prefix.
+
+        The FIM prompt's state is kept aside and put back: generation goes on from it.
+        """
+        llm = self._llm
+        segments = list(reading.segments)
+        reads = []
+        for ending in endings:
+            ending = ending[:_LOOKAHEAD_CHARS]
+            tail = [segments[-1] + ending] if segments and isinstance(segments[-1], str) \
+                else [*segments[-1:], ending]
+            reads.append(self.tokenize(Prompt((*segments[:-1], *tail))))
+        # Tokens that differ from the prompt's only where the prefix meets the ending.
+        shared = max(1, min(_shared(tokens, read) for read in reads))
+        ctx = llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        state = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, state, size, 0)
+        try:
+            return [self._read(read[shared - 1:], shared - 1, stop, stats) for read in reads]
+        finally:
+            llm._ctx.kv_cache_seq_rm(0, 0, -1)
+            if llama_cpp.llama_state_seq_set_data(ctx, state, written, 0) == 0:
+                raise BackendError("llama.cpp could not restore the prompt's state")
+            llm.input_ids[: len(tokens)] = tokens
+            llm.n_tokens = len(tokens)
+
+    def _read(self, read: Sequence[int], position: int, stop: threading.Event,
+              stats: GenerationStats) -> float:
+        """The summed log probabilities of `read[1:]`, `read` evaluated from `position` on
+        (what the KV cache holds from there on is dropped)."""
+        if stop.is_set():
+            raise Stopped
+        llm = self._llm
+        llm._ctx.kv_cache_seq_rm(0, position, -1)
+        batch = llama_cpp.llama_batch_init(len(read), 0, 1)
+        try:
+            for index, token in enumerate(read):
+                batch.token[index] = token
+                batch.pos[index] = position + index
+                batch.n_seq_id[index] = 1
+                batch.seq_id[index][0] = 0
+                batch.logits[index] = True
+            batch.n_tokens = len(read)
+            if llama_cpp.llama_decode(llm._ctx.ctx, batch) != 0:
+                raise BackendError("llama.cpp could not read the lookahead")
+            stats.weighed_tokens += len(read)
+            total = 0.0
+            for index in range(len(read) - 1):
+                logits = np.ctypeslib.as_array(
+                    llama_cpp.llama_get_logits_ith(llm._ctx.ctx, index),
+                    shape=(llm.n_vocab(),)).astype(np.float64)
+                top = logits.max()
+                total += float(logits[read[index + 1]] - top
+                               - math.log(np.exp(logits - top).sum()))
+            return total
+        finally:
+            llama_cpp.llama_batch_free(batch)
+
+    def line_branches(self, prompt: Prompt, count: int,
+                      lookahead: str | None = None) -> list[Branch]:
         """The lines that start with each of the `count` likeliest first tokens, likeliest
         first token first, each followed greedily to its end as `first_line_branches` weighs
-        them, none pruned; for benchmarks of the branch choice (bench/branches). Runs on the
-        calling thread: never while the backend generates."""
+        them, none pruned, and with a `lookahead`, read on with it; for benchmarks of the
+        branch choice (bench/branches). Runs on the calling thread: never while the backend
+        generates."""
         tokens = self.tokenize(prompt)
         llm = self._llm
         self._prefill(tokens[:-1], threading.Event(), GenerationStats())
@@ -500,7 +607,16 @@ class LlamaCppBackend:
             written = b"".join(self._piece(t) for t in line if not
                                self._ends_answer(t, self._stop_ids))
             branches.append(Branch(written.decode("utf-8", "replace"), log_prob, len(line), end))
-        return branches
+        reading = self._reading(prompt, GenerationParams(1, first_line_branches=2,
+                                                         lookahead=lookahead))
+        if lookahead is None or reading is None:
+            return branches
+        llm.n_tokens = start
+        read = self._read_on(tokens, reading, [b.text.split("\n", 1)[0] + lookahead
+                                               for b in branches],
+                             threading.Event(), GenerationStats())
+        return [dataclasses.replace(b, read_log_prob=r) for b, r in zip(branches, read,
+                                                                         strict=True)]
 
     def _end_ids(self) -> list[int]:
         """The tokens that end an answer: the template's stop tokens, end-of-generation ones."""
