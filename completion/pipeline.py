@@ -188,8 +188,7 @@ LOOKAHEAD_LINES = 2
 
 def lookahead(suffix: str, lines: int = LOOKAHEAD_LINES) -> str:
     """The code a first line should lead into: the rest of the cursor's line, and the lines
-    after it up to the `lines`-th with text (bench/branches: with the next two, the branch
-    choice went from 39 to 41 right lines of 120 on the tune split)."""
+    after it up to the `lines`-th with text (`GenerationParams.lookahead`)."""
     parts = suffix.split("\n")
     kept, found = [parts[0]], 0
     for part in parts[1:]:

@@ -78,9 +78,10 @@ class CompletionSettings:
         True, "Keep the prompt window's start while typing, so the KV cache is reused.")
     first_line_branches: int = _setting(
         3, "Likeliest first tokens whose lines are weighed for a completion's first line, each "
-        "followed greedily to its line break; the likeliest whole line wins (the in-process "
-        "model; servers, and automatic requests typed on or backspaced from the last one, "
-        "generate plain greedy). 1: plain greedy.", minimum=1, maximum=16)
+        "followed greedily to its line break; the likeliest whole line wins, where the "
+        "completion starts a line also read on with the two lines of code below it (the "
+        "in-process model; servers, and automatic requests typed on or backspaced from the "
+        "last one, generate plain greedy). 1: plain greedy.", minimum=1, maximum=16)
     early_stop: bool = _setting(
         True, "Stop generating as soon as the completion's end is known (line, block).")
     debounce_ms: int = _setting(

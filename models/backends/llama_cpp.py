@@ -44,23 +44,23 @@ log = logging.getLogger(__name__)
 
 _SPECIAL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
 _PREFILL_CHUNK = 64
+"""Prompt tokens evaluated between two looks at the stop flag. A stopped request holds the
+model until its chunk ends, delaying the next one; measured with the 0.5B on 2 cores: 64
+tokens take 0.37 s at 174 tokens/s, 128 take 0.65 s at 198 tokens/s (and 32: 0.23 s, 140)."""
 _BRANCH_TOKENS = 64
+"""Most tokens `line_branches` follows a line for."""
 _LOOKAHEAD_CHARS = 600
 """Most characters of a branch's line and the code after the cursor read left to right."""
 LOOKAHEAD_WEIGHT = 0.5
 """How much reading a first line on with the code after the cursor weighs against the
-line's own log probability (bench/branches: 0.25 to 1 chose alike on the tune split)."""
-"""Most tokens `line_branches` follows a line for."""
-"""Prompt tokens evaluated between two looks at the stop flag. A stopped request holds the
-model until its chunk ends, delaying the next one; measured with the 0.5B on 2 cores: 64
-tokens take 0.37 s at 174 tokens/s, 128 take 0.65 s at 198 tokens/s (and 32: 0.23 s, 140)."""
+line's own log probability."""
 
 _SAVED_PLACES = 3
+"""Cursor places whose prompt state (KV cache) is kept besides the live one."""
 
 _COUNTED_CHARS, _COUNTS = 4096, 20_000
 """Token counts of texts up to this size are remembered, this many at most: the window's
 lines and the context's snippets come back keystroke after keystroke."""
-"""Cursor places whose prompt state (KV cache) is kept besides the live one."""
 
 _DONE = object()
 
