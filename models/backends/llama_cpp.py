@@ -472,17 +472,9 @@ class LlamaCppBackend:
         kept: list[tuple[list[int], float]] = []
         best_score = -math.inf
         for token in sorted((int(t) for t in likeliest), key=lambda t: -first[t]):
-            score = float(first[token])
-            line = [token]
-            while (reading is not None or score > best_score) and \
-                    len(line) < params.max_tokens and not self._ends_line(line[-1], stop_ids):
-                if stop.is_set():
-                    raise Stopped
-                llm.n_tokens = start + len(line) - 1
-                following = self._log_probs(line[-1:])
-                stats.weighed_tokens += 1
-                line.append(int(np.argmax(following)))
-                score += float(following[line[-1]])
+            line, score = self._follow(
+                token, float(first[token]), start, params.max_tokens, stop_ids, stop, stats,
+                above=-math.inf if reading is not None else best_score)
             if (reading is not None or score > best_score) and \
                     not self._writes(line, params.first_line_not) and \
                     (not kept or self._is_code(line, params.comment_starts)):
@@ -497,6 +489,24 @@ class LlamaCppBackend:
                              stop, stats)
         return max(zip(kept, read, strict=True),
                    key=lambda item: item[0][1] + LOOKAHEAD_WEIGHT * item[1])[0][0]
+
+    def _follow(self, token: int, log_prob: float, start: int, limit: int, stop_ids: Set[int],
+                stop: threading.Event, stats: GenerationStats, above: float = -math.inf
+                ) -> tuple[list[int], float]:
+        """The line that starts with `token` (of `log_prob`) at `start`, followed greedily to
+        its end or `limit` tokens, and its summed log probability; followed no further once
+        that falls to `above` or below."""
+        llm = self._llm
+        line, score = [token], log_prob
+        while score > above and len(line) < limit and not self._ends_line(line[-1], stop_ids):
+            if stop.is_set():
+                raise Stopped
+            llm.n_tokens = start + len(line) - 1
+            following = self._log_probs(line[-1:])
+            stats.weighed_tokens += 1
+            line.append(int(np.argmax(following)))
+            score += float(following[line[-1]])
+        return line, score
 
     def _reading(self, prompt: Prompt, params: GenerationParams) -> Prompt | None:
         """The prompt's text before the cursor as code read left to right (its segments up to
@@ -592,12 +602,9 @@ class LlamaCppBackend:
         start = llm.n_tokens
         branches = []
         for token in np.argsort(-first, kind="stable")[:max(count, 1)]:
-            line, log_prob = [int(token)], float(first[token])
-            while len(line) < _BRANCH_TOKENS and not self._ends_line(line[-1], self._stop_ids):
-                llm.n_tokens = start + len(line) - 1
-                following = self._log_probs(line[-1:])
-                line.append(int(np.argmax(following)))
-                log_prob += float(following[line[-1]])
+            line, log_prob = self._follow(int(token), float(first[token]), start,
+                                          _BRANCH_TOKENS, self._stop_ids, threading.Event(),
+                                          GenerationStats())
             end = 0.0
             if not self._ends_answer(line[-1], self._stop_ids):
                 llm.n_tokens = start + len(line) - 1
