@@ -157,7 +157,8 @@ async def complete(request: CompletionRequest, backend: Backend,
     params = GenerationParams(max_tokens=settings.max_tokens, first_line_branches=1
                               if request.typing else settings.first_line_branches,
                               first_line_not=line_below(cursor) if multiline else None,
-                              lookahead=lookahead(shown.suffix) if multiline else None,
+                              lookahead=lookahead(shown.suffix)
+                              if multiline and not request.typing else None,
                               comment_starts=LANGUAGES.comment_starts(request.language_id))
     stream = backend.stream(prompt, params, stats)
     try:
